@@ -1,0 +1,1 @@
+"""The ``eosfast`` command line (installed as ``eosfast.cli``): thin click commands."""

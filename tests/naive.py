@@ -1,0 +1,108 @@
+"""Slow, obvious references: plain Python floats and the full k-weight network.
+
+Nothing here imports eosfast's kernels. ``reduced_step`` mirrors the operation
+order of the compiled map so orbits can be compared bit for bit (Python floats
+are IEEE doubles with no fused multiply-add); ``network_*`` work on the full
+weight vector w (length k) straight from the definitions in math.md s. 1.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+
+# name -> (p, q, s, paper order of the weights)
+MODELS = {
+    "zhu4": (2, 2, 1.0, "xyxy"),
+    "deg3": (1, 2, 1.0, "xyy"),
+    "deg2": (1, 1, 2.0, "xy"),
+    "deg6": (3, 3, 1.0, "xyxyxy"),
+}
+
+
+def ipow(x: float, n: int) -> float:
+    r = 1.0
+    for _ in range(n):
+        r *= x
+    return r
+
+
+def reduced_step(x, y, eta, p, q, s):
+    a = ipow(x, p - 1)
+    b = ipow(y, q - 1)
+    ax = a * x
+    by = b * y
+    g = (s * eta) * (1.0 - ax * by)
+    return x + g * (a * by), y + g * (ax * b)
+
+
+def residual(x, y, p, q):
+    return 1.0 - (ipow(x, p - 1) * x) * (ipow(y, q - 1) * y)
+
+
+def run_point(x0, y0, eta, model, cap, tol, R):
+    """(status, steps, x, y) by the grid's stopping rules; status 0 = reached cap."""
+    p, q, s, _ = MODELS[model]
+    x, y = x0, y0
+    for t in range(cap + 1):
+        if not (abs(x) <= R and abs(y) <= R):
+            return -1, t, math.nan, math.nan
+        if abs(residual(x, y, p, q)) < tol:
+            return 1, t, x, y
+        if t == cap:
+            return 0, t, x, y
+        x, y = reduced_step(x, y, eta, p, q, s)
+    raise AssertionError("unreachable")
+
+
+def weights(model, x, y):
+    order = MODELS[model][3]
+    return [x if c == "x" else y for c in order]
+
+
+def network_hessian(model, w, dps=None):
+    """Dense Hessian of s/2 (1 - prod w)^2 over all weights (mpmath if dps)."""
+    s = MODELS[model][2]
+    k = len(w)
+    num = (lambda v: mpmath.mpf(v)) if dps else float
+    w = [num(v) for v in w]
+    prod = lambda idx: math.prod(w[j] for j in idx) if not dps else mpmath.fprod(w[j] for j in idx)  # noqa: E731
+    P = prod(range(k))
+    r = 1 - P
+    g = [prod([j for j in range(k) if j != i]) for i in range(k)]
+    H = [[None] * k for _ in range(k)]
+    for i in range(k):
+        for j in range(k):
+            if i == j:
+                H[i][j] = s * g[i] * g[i]
+            else:
+                H[i][j] = s * (g[i] * g[j] - r * prod([m for m in range(k) if m not in (i, j)]))
+    return H
+
+
+def network_sharpness(model, x, y, dps=50):
+    """Top Hessian eigenvalue over all network weights, in mpmath at ``dps`` digits."""
+    with mpmath.workdps(dps):
+        H = network_hessian(model, weights(model, x, y), dps=dps)
+        ev = mpmath.eigsy(mpmath.matrix(H), eigvals_only=True)
+        return float(max(ev[i] for i in range(len(H))))
+
+
+def network_step(model, w, eta):
+    """GD on the full weights: w_i <- w_i + s eta r prod_{j != i} w_j."""
+    s = MODELS[model][2]
+    P = math.prod(w)
+    r = 1.0 - P
+    return [wi + s * eta * r * math.prod(w[j] for j in range(len(w)) if j != i)
+            for i, wi in enumerate(w)]
+
+
+def network_loss(model, w):
+    s = MODELS[model][2]
+    return 0.5 * s * (1.0 - math.prod(w)) ** 2
+
+
+def numpy_sharpness(model, x, y):
+    return float(np.linalg.eigvalsh(np.array(network_hessian(model, weights(model, x, y))))[-1])
