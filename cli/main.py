@@ -73,7 +73,7 @@ def fail(message: str, code: int = 2) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the group, turning user errors into one line and exit 2."""
-    from eosfast.errors import EosfastError
+    from eosfast.errors import EosfastError, Interrupted
 
     try:
         rv = cli.main(args=argv, prog_name="eosfast", standalone_mode=False)
@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> None:
         fail(exc.format_message(), exc.exit_code)
     except EosfastError as exc:
         fail(str(exc))
+    except Interrupted as exc:
+        fail(str(exc), 130)
     except KeyboardInterrupt:
         click.echo("eosfast: interrupted", err=True)
         sys.exit(130)

@@ -6,6 +6,13 @@ Edge-of-Stability Training Dynamics with a Minimalist Example" (ICLR 2023).
 
 from ._version import __version__
 from .errors import EosfastError
+from .frame import info, read_frame
+from .grid import grid
+from .measures import eos_minimum, loss, sharpness
 from .models import MODELS, Model, get_model
+from .result import GridResult, GridRun
+from .store import read_grid
 
-__all__ = ["__version__", "EosfastError", "MODELS", "Model", "get_model"]
+__all__ = ["__version__", "EosfastError", "MODELS", "Model", "get_model", "grid",
+           "GridResult", "GridRun", "read_grid", "read_frame", "info",
+           "sharpness", "loss", "eos_minimum"]

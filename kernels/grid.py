@@ -15,7 +15,7 @@ import numba as nb
 import numpy as np
 
 from .config import CHUNK, INLINE, JIT, LANES
-from .maps import loss, residual, sharpness, step
+from .maps import ipow, loss, residual, sharpness, step
 
 #: ``status`` codes, as in the result file.
 CONVERGED, PERIODIC, BOUNDED, DIVERGED = 1, 2, 0, -1
@@ -47,17 +47,29 @@ def _finish(i, x, y, t, eta, cap, tol, R, max_period, period_tol,
         status[i] = CONVERGED
         return
     status[i] = BOUNDED
+    # Period search. A cycle of period k >= 2 must close to a tiny fraction of
+    # its own extent: an orbit still converging to a minimum oscillates with a
+    # slowly shrinking amplitude, so it returns close to where it was but not
+    # to within period_tol of that amplitude, and stays "bounded, unresolved".
     c = s * eta
     u, v = x, y
-    bound = period_tol * (1.0 + abs(x) + abs(y))
+    spread = 0.0
     for k in range(1, max_period + 1):
         u, v = step(u, v, c, p, q)
         if not ((abs(u) <= R) & (abs(v) <= R)):
             return
-        if abs(u - x) + abs(v - y) <= bound:
+        dist = abs(u - x) + abs(v - y)
+        if k == 1:
+            # the only fixed points that are not minima are critical points
+            # such as the axes, where the step is exactly zero
+            closed = dist == 0.0
+        else:
+            closed = dist <= period_tol * spread
+        if closed:
             status[i] = PERIODIC
             period[i] = k
             return
+        spread = max(spread, dist)
 
 
 def make_grid_kernel(p: int, q: int, s: float):
@@ -73,9 +85,11 @@ def make_grid_kernel(p: int, q: int, s: float):
     (int16) and ``sharp, loss, x, y`` (float64), filled in place.
     ``cap`` is the step cap, ``tol`` the convergence tolerance on
     ``|1 - P|``, ``escape`` the radius R. Orbits bounded at the cap are
-    searched for a period ``1 <= p <= max_period``: the smallest ``p`` whose
-    iterate returns within ``period_tol * (1 + |x_T| + |y_T|)`` (1-norm)
-    of the state at the cap.
+    searched for a period ``1 <= k <= max_period``: the smallest ``k`` whose
+    iterate returns to the state at the cap ``z_T``: exactly for ``k = 1``
+    (a critical point that is not a minimum, e.g. an axis) and within
+    ``period_tol * max_{0<j<k} |z_{T+j} - z_T|_1`` (the cycle's own extent)
+    for ``k >= 2``. Points are otherwise independent of lane, tile and thread.
     """
     p = int(p)
     q = int(q)
@@ -90,12 +104,14 @@ def make_grid_kernel(p: int, q: int, s: float):
         Y = np.full(LANES, np.nan)
         C = np.zeros(LANES)
         T = np.zeros(LANES)
+        # G[l] != 0: lane l was still running at the last step of the chunk
+        G = np.zeros(LANES)
         idx = np.full(LANES, -1, np.int64)
         nxt = 0
         while True:
             nlive = 0
             for l in range(LANES):
-                if _live(X[l], Y[l], T[l], capf, tol, R, p, q):
+                if G[l] != 0.0:
                     nlive += 1
                     continue
                 i = idx[l]
@@ -112,6 +128,7 @@ def make_grid_kernel(p: int, q: int, s: float):
                         Y[l] = y0[i]
                         C[l] = s * eta[i]
                         T[l] = 0.0
+                        G[l] = 1.0
                         idx[l] = i
                         nlive += 1
                         break
@@ -126,12 +143,19 @@ def make_grid_kernel(p: int, q: int, s: float):
                     x = X[l]
                     y = Y[l]
                     t = T[l]
-                    r = residual(x, y, p, q)
+                    a = ipow(x, p - 1)
+                    b = ipow(y, q - 1)
+                    ax = a * x
+                    by = b * y
+                    r = 1.0 - ax * by
                     go = (abs(x) <= R) & (abs(y) <= R) & (abs(r) >= tol) & (t < capf)
-                    xn, yn = step(x, y, C[l], p, q)
+                    g = C[l] * r
+                    xn = x + g * (a * by)
+                    yn = y + g * (ax * b)
                     X[l] = xn if go else x
                     Y[l] = yn if go else y
                     T[l] = t + 1.0 if go else t
+                    G[l] = 1.0 if go else 0.0
 
     return run
 

@@ -106,3 +106,62 @@ def network_loss(model, w):
 
 def numpy_sharpness(model, x, y):
     return float(np.linalg.eigvalsh(np.array(network_hessian(model, weights(model, x, y))))[-1])
+
+
+def numpy_sharpness_weights(model, w):
+    """Top eigenvalue of the dense network Hessian at arbitrary weights w (NumPy)."""
+    return float(np.linalg.eigvalsh(np.array(network_hessian(model, list(w))))[-1])
+
+
+# ---------------------------------------------------------------- orbits (issue 3)
+
+
+def trajectory(model, x0, y0, eta, steps, R=1e3):
+    """Plain-Python run: list of (x, y) for steps 0..n, stopping after the first escape."""
+    p, q, s, _ = MODELS[model]
+    x, y = x0, y0
+    out = [(x, y)]
+    for _ in range(steps):
+        if not (abs(x) <= R and abs(y) <= R):
+            break
+        x, y = reduced_step(x, y, eta, p, q, s)
+        out.append((x, y))
+    return out
+
+
+def jacobian_fd(model, x, y, eta, h=1e-6):
+    """Central-difference Jacobian of one GD step, [[dx'/dx, dx'/dy], [dy'/dx, dy'/dy]]."""
+    p, q, s, _ = MODELS[model]
+    J = [[0.0, 0.0], [0.0, 0.0]]
+    for j, (dx, dy) in enumerate(((h, 0.0), (0.0, h))):
+        a = reduced_step(x + dx, y + dy, eta, p, q, s)
+        b = reduced_step(x - dx, y - dy, eta, p, q, s)
+        J[0][j] = (a[0] - b[0]) / (2 * h)
+        J[1][j] = (a[1] - b[1]) / (2 * h)
+    return J
+
+
+def orbit_period(model, x0, y0, eta, burn, record, rel_tol=1e-8, max_period=64, R=1e3):
+    """Period of the orbit after ``burn`` steps: smallest k with every recorded state
+    returning within rel_tol * (1 + |x| + |y|) after k steps; 0 if none; -1 if escaped."""
+    p, q, s, _ = MODELS[model]
+    x, y = x0, y0
+    states = []
+    for t in range(burn + record):
+        x, y = reduced_step(x, y, eta, p, q, s)
+        if not (abs(x) <= R and abs(y) <= R):
+            return -1, states
+        if t >= burn:
+            states.append((x, y))
+    xl, yl = states[-1]
+    bound = rel_tol * (1 + abs(xl) + abs(yl))
+    for k in range(1, min(max_period, len(states) // 2) + 1):
+        if all(abs(states[t][0] - states[t - k][0]) + abs(states[t][1] - states[t - k][1])
+               <= bound for t in range(k, len(states))):
+            return k, states
+    return 0, states
+
+
+def balanced_map(w, eta):
+    """zhu4 on the balanced line x = y = w: w' = w + eta (1 - w^4) w^3 (math.md s. 2)."""
+    return w + eta * (1 - w**4) * w**3

@@ -15,6 +15,9 @@ from ..errors import EosfastError
 
 FIGURES: dict[str, str] = {
     "fig1": "eosfast.figures.nets:fig1",
+    **{name: f"eosfast.figures.paper:{name}"
+       for name in ("fig1c", "fig2a", "fig2b", "fig3", "fig5", "fig6", "fig7a", "fig7b",
+                    "fig7c", "cascade", "adaptivity")},
     "fig8": "eosfast.figures.nets:fig8",
 }
 

@@ -1,0 +1,55 @@
+"""``eosfast bifurcation``: orbit diagram over a range of step sizes."""
+
+from __future__ import annotations
+
+import click
+
+from .common import progress_reporter, quiet_option
+
+OBSERVABLES = ("P", "x", "y", "loss", "sharpness", "b")
+
+
+@click.command("bifurcation")
+@click.option("--model", default="zhu4", show_default=True,
+              help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
+@click.option("--x0", type=float, default=1.2, show_default=True, help="Initial x.")
+@click.option("--y0", type=float, default=0.9, show_default=True, help="Initial y.")
+@click.option("--eta-range", nargs=2, type=float, default=(0.45, 0.99), show_default=True,
+              metavar="LO HI", help="Step sizes linspace(LO, HI, --eta-res), ends included.")
+@click.option("--eta-res", type=int, default=1000, show_default=True,
+              help="Number of step sizes.")
+@click.option("--burn", type=int, default=20000, show_default=True,
+              help="Steps discarded before recording.")
+@click.option("--record", type=int, default=2048, show_default=True, help="Steps recorded.")
+@click.option("--observable", type=click.Choice(OBSERVABLES), default="P", show_default=True,
+              help="What the orbit holds: P (product of the weights), x, y, loss, "
+                   "sharpness, b = xy - 1.")
+@click.option("--tol", type=float, default=1e-12, show_default=True,
+              help="Converged when |1 - P| < tol.")
+@click.option("--escape", type=float, default=1e3, show_default=True,
+              help="Diverged when |x| or |y| > escape or not finite.")
+@click.option("--period-tol", type=float, default=1e-8, show_default=True,
+              help="Relative tolerance of the period test.")
+@click.option("--max-period", type=int, default=256, show_default=True,
+              help="Largest period searched.")
+@click.option("-o", "--out", default="bifurcation.h5", show_default=True,
+              help="Output HDF5 file.")
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+@click.option("--threads", type=int, default=None, help="Threads (default: all cores).")
+@quiet_option
+def bifurcation(model, x0, y0, eta_range, eta_res, burn, record, observable, tol, escape,
+                period_tol, max_period, out, force, threads, quiet):
+    """For each eta: B steps of burn-in, then R recorded steps of the observable.
+
+    HDF5: coordinates eta and sample; orbit (eta, sample); period (eta): 1
+    converged, p >= 2 periodic, 0 none found, -1 diverged; lyapunov (eta): the
+    largest Lyapunov exponent of the recorded orbit (nats per step).
+    """
+    from eosfast.bifurcation import bifurcation as run
+
+    with progress_reporter("bifurcation", quiet) as progress:
+        r = run(model, x0, y0, eta_range, eta_res, burn=burn, record=record,
+                                observable=observable, tol=tol, escape=escape,
+                                period_tol=period_tol, max_period=max_period, out=out,
+                                force=force, threads=threads, progress=progress)
+    click.echo(f"{out}: {r.summary()}")

@@ -1,0 +1,33 @@
+"""``eosfast figure``: regenerate a figure of the paper from scratch."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+
+def _names() -> list[str]:
+    from eosfast.figures import FIGURES
+
+    return [*FIGURES, "all"]
+
+
+@click.command("figure")
+@click.argument("name", metavar="NAME")
+@click.option("-o", "--outdir", "--out", "outdir", default=".", show_default=True,
+              help="Folder for NAME.png (created if missing).")
+@click.option("--quick", is_flag=True,
+              help="Smaller grids and sweeps (seconds; same picture elements).")
+def figure(name, outdir, quick):
+    """Regenerate figure NAME of the paper as DIR/NAME.png (`all` for every one).
+
+    Names: fig1, fig1c, fig2a, fig2b, fig3, fig5, fig6, fig7a, fig7b, fig7c,
+    cascade, adaptivity, fig8, all.
+    """
+    from eosfast.figures import make_figure
+
+    t0 = time.perf_counter()
+    paths = make_figure(name, outdir, quick=quick)
+    listed = ", ".join(str(p) for p in paths)
+    click.echo(f"wrote {len(paths)} figure(s) in {time.perf_counter() - t0:.1f} s: {listed}")

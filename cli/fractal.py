@@ -1,0 +1,86 @@
+"""``eosfast fractal``: fractality of a basin boundary in one eta slice of a grid file."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+@click.command("fractal")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--eta", type=float, default=None,
+              help="Step size of the slice (needed when the file holds several).")
+@click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              metavar="IMAGE", help="Also draw ln N against ln(1/eps) to IMAGE (png, pdf, ...).")
+@click.option("--split", type=click.Choice(["diverged", "converged"]), default="diverged",
+              show_default=True,
+              help="Boundary measured: status -1 (or 1) against all the rest.")
+@click.option("--classes", type=click.Choice(["split", "outcome", "status"]),
+              default="split", show_default=True,
+              help="Classes of the basin entropy and fractality test: the two sides of "
+                   "--split; converged / bounded / diverged; or every status code.")
+@click.option("--fit", nargs=2, type=int, default=None, metavar="LO HI",
+              help="Box sides in pixels for the dimension fit (default: 4 to the largest "
+                   "power of two <= size/16).")
+@click.option("--entropy-box", type=int, default=5, show_default=True,
+              help="Box side in pixels of the basin entropy.")
+@click.option("--radius", type=int, default=None,
+              help="Ball radius in pixels of the fractality test (default min(20, size/50)).")
+def fractal(path, eta, as_json, plot_path, split, classes, fit, entropy_box, radius):
+    """Box-counting dimension, uncertainty exponent and basin entropy of PATH.
+
+    Measures the converge/diverge boundary of one eta slice of a grid file
+    (status -1 against the rest; see eosfast.fractal for every definition).
+    """
+    from eosfast.fractal import analyze, load_slice
+
+    result = analyze(load_slice(path, eta), split=split, classes=classes,
+                     fit=tuple(fit) if fit else None, entropy_box=entropy_box, radius=radius)
+    if plot_path:
+        _plot(result, plot_path)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(_report(result))
+        click.echo(f"{path}: " + result.summary())
+    sys.stdout.flush()
+
+
+def _report(r) -> str:
+    """A short table of the scales (the summary line follows it)."""
+    lines = [f"{'box px':>8} {'N(box)':>10} {'slope':>7}   {'eps px':>6} {'f(eps)':>10}"]
+    slopes = list(r.local_slopes) + [float("nan")]
+    rows = max(r.box_sizes.size, r.eps.size)
+    for i in range(rows):
+        left = (f"{r.box_sizes[i]:>8d} {r.box_counts[i]:>10d} {slopes[i]:>7.3f}"
+                + (" *" if r.box_fit[0] <= r.box_sizes[i] <= r.box_fit[1] else "  ")
+                if i < r.box_sizes.size else " " * 29)
+        right = f" {r.eps[i]:>6d} {r.uncertain_fraction[i]:>10.3g}" if i < r.eps.size else ""
+        lines.append((left + right).rstrip())
+    lines.append(f"(* = in the fit; slope = local slope to the next box size; "
+                 f"{r.n_classes} classes, S_bb > ln 2: {'yes' if r.ln2_criterion else 'no'}; "
+                 f"fractality test S_bb = {r.fractality_sbb:.3f} +- {r.fractality_sigma:.3f} "
+                 f"from {r.fractality_balls} balls of radius {r.fractality_radius} px)")
+    return "\n".join(lines)
+
+
+def _plot(result, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from eosfast.errors import EosfastError
+    from eosfast.fractal import plot_box_counts
+
+    fig, ax = plt.subplots(figsize=(5.0, 4.0), layout="constrained")
+    plot_box_counts(result, ax)
+    try:
+        fig.savefig(path, dpi=150)
+    except (OSError, ValueError) as exc:
+        raise EosfastError(f"cannot write {path}: {exc}") from None
+    finally:
+        plt.close(fig)

@@ -1,0 +1,56 @@
+"""``eosfast grid``: the main job."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .common import progress_reporter, quiet_option
+
+
+@click.command("grid")
+@click.option("--model", default="zhu4", show_default=True,
+              help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
+@click.option("--res", "res", type=int, default=1024, show_default=True,
+              help="Points per axis (x and y).")
+@click.option("--res-x", type=int, default=None, help="Points along x0 (overrides --res).")
+@click.option("--res-y", type=int, default=None, help="Points along y0 (overrides --res).")
+@click.option("--x-range", nargs=2, type=float, default=(0.0, 4.0), show_default=True,
+              metavar="LO HI", help="x0 = linspace(LO, HI, res_x), ends included.")
+@click.option("--y-range", nargs=2, type=float, default=(0.0, 4.0), show_default=True,
+              metavar="LO HI", help="y0 = linspace(LO, HI, res_y), ends included.")
+@click.option("--eta", type=float, multiple=True, help="A step size; repeatable (default 0.2).")
+@click.option("--eta-range", nargs=2, type=float, default=None, metavar="LO HI",
+              help="Step sizes linspace(LO, HI, --eta-res).")
+@click.option("--eta-res", type=int, default=None, help="Number of step sizes in --eta-range.")
+@click.option("--steps", type=int, default=10000, show_default=True, help="Step cap.")
+@click.option("--tol", type=float, default=1e-12, show_default=True,
+              help="Converged when |1 - P| < tol.")
+@click.option("--escape", type=float, default=1e3, show_default=True,
+              help="Diverged when |x| or |y| > escape or not finite.")
+@click.option("-o", "--out", default="grid.h5", show_default=True, help="Output HDF5 file.")
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run of the same parameters.")
+@click.option("--threads", type=int, default=None, help="Threads (default: all cores).")
+@click.option("--tile", type=int, default=None, help="Tile edge in points (default 256).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="dask scheduler tcp://host:port, or local:N for N local worker processes.")
+@quiet_option
+def grid(model, res, res_x, res_y, x_range, y_range, eta, eta_range, eta_res, steps, tol,
+         escape, out, force, resume, threads, tile, scheduler, quiet):
+    """Iterate GD from every point of a grid of (x0, y0) and step sizes eta.
+
+    Writes an HDF5 file with status, steps, period, sharpness, loss, x, y over
+    (eta, y0, x0); see `eosfast info` and eosfast.read_frame.
+    """
+    import eosfast
+
+    with progress_reporter("grid", quiet) as progress:
+        run = eosfast.grid(model, res, res_x=res_x, res_y=res_y, x_range=x_range,
+                           y_range=y_range, eta=list(eta) or None, eta_range=eta_range,
+                           eta_res=eta_res, steps=steps, tol=tol, escape=escape, out=out,
+                           force=force, resume=resume, threads=threads, tile=tile,
+                           scheduler=scheduler, progress=progress)
+    click.echo(run.summary())
+    sys.stdout.flush()

@@ -1,0 +1,34 @@
+"""``eosfast trajectory``: one GD run, every step recorded."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("trajectory")
+@click.option("--model", default="zhu4", show_default=True,
+              help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
+@click.option("--x0", type=float, default=2.5, show_default=True, help="Initial x.")
+@click.option("--y0", type=float, default=0.35, show_default=True, help="Initial y.")
+@click.option("--eta", type=float, default=0.2, show_default=True, help="Step size.")
+@click.option("--steps", type=int, default=10000, show_default=True,
+              help="Steps T (stops early only on divergence).")
+@click.option("--escape", type=float, default=1e3, show_default=True,
+              help="Diverged when |x| or |y| > escape or not finite.")
+@click.option("-o", "--out", default="trajectory.h5", show_default=True,
+              help="Output HDF5 file.")
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+def trajectory(model, x0, y0, eta, steps, escape, out, force):
+    """One GD run from (x0, y0): x, y, loss, sharpness and the paper's (a, b) per step.
+
+    HDF5 arrays over `step` (0..T, the initial point included); a and b are
+    the reparametrisation of Zhu et al. s. 3 (zhu4, deg2; NaN where undefined).
+    """
+    from eosfast.trajectory import trajectory as run
+
+    t = run(model, x0, y0, eta, steps, out=out, force=force, escape=escape)
+    n = len(t) - 1
+    end = (f"diverged at step {n}" if t.diverged else
+           f"x={t.x[-1]:.6g}, y={t.y[-1]:.6g}, loss={t.loss[-1]:.3g}, "
+           f"sharpness={t.sharpness[-1]:.6g} (2/eta={2 / eta:.6g})")
+    click.echo(f"{out}: {t.model}, eta={eta:g} from ({x0:g}, {y0:g}), {n} steps; {end}")

@@ -1,0 +1,71 @@
+"""``eosfast zoom``: nested grids toward a point, one HDF5 group per level."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from .common import progress_reporter, quiet_option
+
+
+@click.command("zoom")
+@click.option("--model", default="zhu4", show_default=True,
+              help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
+@click.option("--center", nargs=2, type=float, default=(3.2, 0.3), show_default=True,
+              metavar="X Y", help="The point (x0, y0) to zoom into.")
+@click.option("--width", type=float, default=0.4, show_default=True,
+              help="Side of the level-0 window (default: the paper's Fig. 7a window).")
+@click.option("--magnification", "-m", type=float, default=4.0, show_default=True,
+              help="Zoom factor from one level to the next.")
+@click.option("--levels", type=int, default=6, show_default=True, help="Number of levels.")
+@click.option("--res", type=int, default=1024, show_default=True, help="Points per axis per level.")
+@click.option("--eta", type=float, default=0.2, show_default=True, help="Step size.")
+@click.option("--steps", type=int, default=10000, show_default=True, help="Step cap.")
+@click.option("--tol", type=float, default=1e-12, show_default=True,
+              help="Converged when |1 - P| < tol.")
+@click.option("--escape", type=float, default=1e3, show_default=True,
+              help="Diverged when |x| or |y| > escape or not finite.")
+@click.option("--track", is_flag=True,
+              help="Re-centre each level on the boundary point nearest the previous centre.")
+@click.option("-o", "--out", default="zoom.h5", show_default=True, help="Output HDF5 file.")
+@click.option("--filmstrip", default=None, metavar="IMAGE",
+              help="Filmstrip of every level [default: OUT with .png].")
+@click.option("--animation", default=None, metavar="MOVIE",
+              help="Animated zoom, .gif (Pillow) or .mp4 (ffmpeg) [default: OUT with .gif].")
+@click.option("--no-images", is_flag=True, help="Write only the HDF5 file.")
+@click.option("--force", is_flag=True, help="Replace existing output files.")
+@click.option("--threads", type=int, default=None, help="Threads (default: all cores).")
+@quiet_option
+def zoom(model, center, width, magnification, levels, res, eta, steps, tol, escape, track,
+         out, filmstrip, animation, no_images, force, threads, quiet):
+    """Nested grids toward a point, each measured for fractality.
+
+    Level k is a RES x RES grid on the square of side WIDTH / MAGNIFICATION^k
+    around the centre; OUT holds one group per level (window, status, steps,
+    box dimension, entropies). Warns when the pixel spacing gets within 1024
+    ulps of float64 at the centre, and refuses levels under 4 ulps.
+    """
+    from eosfast.zoom import zoom as run_zoom
+
+    if not no_images:
+        filmstrip = filmstrip or str(Path(out).with_suffix(".png"))
+        animation = animation or str(Path(out).with_suffix(".gif"))
+    with warnings.catch_warnings(record=True) as caught, \
+            progress_reporter("zoom", quiet) as progress:
+        warnings.simplefilter("always", UserWarning)
+        result = run_zoom(model, center, width=width, magnification=magnification,
+                          levels=levels, res=res, eta=eta, steps=steps, tol=tol, escape=escape,
+                          out=out, force=force, filmstrip=None if no_images else filmstrip,
+                          animation=None if no_images else animation, track=track,
+                          threads=threads, progress=progress)
+    for w in caught:
+        click.echo(f"eosfast: warning: {w.message}", err=True)
+    for level in result.levels:
+        click.echo(level.summary())
+    if result.images:
+        click.echo("images: " + ", ".join(str(p) for p in result.images))
+    click.echo(result.summary())
+    sys.stdout.flush()

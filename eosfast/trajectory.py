@@ -1,0 +1,333 @@
+"""One GD run with every step recorded, and the paper's ``(a, b)`` coordinates.
+
+:func:`trajectory` iterates the same compiled map as the grid (so its state at
+step ``t`` is bit-identical to what the grid kernel reaches after ``t`` steps
+from the same point) and records, for ``t = 0..T``: ``x, y``, the objective,
+the network sharpness and the reparametrised ``(a, b)`` of Zhu et al. (ICLR
+2023) s. 3 (math.md s. 3):
+
+    c = sqrt(x^2 - y^2),  a = c - (eta^-2 - 4)^(1/4),  b = x y - 1,  kappa = sqrt(eta).
+
+File layout (HDF5, see DESIGN.md): coordinate ``step`` (int64, 0..n, a
+dimension scale) and arrays ``x, y, loss, sharpness, a, b`` (float64) over it;
+root attributes ``kind = "eosfast.trajectory"``, ``model``, ``eta``, ``x0``,
+``y0``, ``steps`` (requested), ``escape``, ``diverged``, ``eosfast_version``,
+``created`` and ``params`` (JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ._version import __version__
+from .errors import EosfastError
+from .models import get_model
+
+#: Root attribute marking an eosfast trajectory file.
+KIND = "eosfast.trajectory"
+
+#: Models whose EoS minimum is ``x^2 + y^2 = 1/eta, xy = 1`` (sharpness 2(x^2 + y^2)
+#: at the minima), so that the paper's ``(a, b)`` are defined for them.
+AB_MODELS = ("zhu4", "deg2")
+
+#: Longest run :func:`trajectory` accepts (six float64 arrays of ``steps + 1``).
+MAX_STEPS = 100_000_000
+
+_DESCRIPTIONS = {
+    "x": "x after each step (step 0: x0)",
+    "y": "y after each step (step 0: y0)",
+    "loss": "objective GD runs on, at each step",
+    "sharpness": "top eigenvalue of the full network Hessian, at each step",
+    "a": "c - (eta^-2 - 4)^(1/4), c = sqrt(x^2 - y^2) (paper s. 3); NaN where undefined",
+    "b": "x y - 1 (paper s. 3); NaN where undefined",
+}
+
+
+@dataclass
+class Trajectory:
+    """A recorded GD run.
+
+    Attributes
+    ----------
+    model : str
+        Model name.
+    eta : float
+        Step size.
+    x0, y0 : float
+        Initial point.
+    steps : int
+        Steps requested ``T``; the arrays have ``n + 1`` entries, ``n = T``
+        unless the run diverged (then ``n`` is the first escaped step).
+    x, y, loss, sharpness, a, b : ndarray, shape (n + 1,), float64
+        Per step, the initial point included (see the module docstring).
+    diverged : bool
+        Whether the run escaped (``|x| > R`` or ``|y| > R`` or not finite).
+    params : dict
+        Every parameter of the run.
+    """
+
+    model: str
+    eta: float
+    x0: float
+    y0: float
+    steps: int
+    x: np.ndarray
+    y: np.ndarray
+    loss: np.ndarray
+    sharpness: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    diverged: bool
+    params: dict = field(default_factory=dict)
+
+    @property
+    def step(self) -> np.ndarray:
+        """Step numbers ``0..n``, int64."""
+        return np.arange(self.x.size, dtype=np.int64)
+
+    @property
+    def kappa(self) -> float:
+        """``sqrt(eta)``, the paper's small parameter."""
+        return math.sqrt(self.eta)
+
+    @property
+    def threshold(self) -> float:
+        """The stability threshold ``2 / eta``."""
+        return 2.0 / self.eta
+
+    def __len__(self) -> int:
+        return int(self.x.size)
+
+
+def reparametrise(x, y, eta: float) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's ``(a, b)`` of states ``(x, y)`` at step size ``eta`` (paper s. 3).
+
+    ``c = sqrt(x^2 - y^2)``, ``a = c - (eta^-2 - 4)^(1/4)``, ``b = x y - 1``.
+
+    Parameters
+    ----------
+    x, y : array_like, float64, one shape
+        States.
+    eta : float
+        Step size; ``(a, b)`` need ``eta < 1/2``.
+
+    Returns
+    -------
+    a, b : ndarray, float64, the shape of ``x``
+        NaN where undefined: ``x^2 < y^2``, a non-finite state, or ``eta >= 1/2``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if not 0.0 < eta < 0.5:
+        nan = np.full(np.broadcast(x, y).shape, np.nan)
+        return nan, nan.copy()
+    c2 = x * x - y * y
+    ok = np.isfinite(c2) & (c2 >= 0.0)
+    with np.errstate(invalid="ignore"):
+        c = np.sqrt(np.where(ok, c2, np.nan))
+        a = c - (eta**-2 - 4.0) ** 0.25
+        b = np.where(ok, x * y - 1.0, np.nan)
+    return a, b
+
+
+def parabola_b(a, eta: float) -> np.ndarray:
+    """Upper branch of the attracting parabola ``b^2 = a kappa / 2 + kappa^4 / 16`` (math.md s. 3).
+
+    Parameters
+    ----------
+    a : array_like, float64
+    eta : float
+        Step size, ``kappa = sqrt(eta)``.
+
+    Returns
+    -------
+    ndarray, float64
+        ``+sqrt(a kappa / 2 + kappa^4 / 16)``, NaN left of the vertex ``a = -kappa^3 / 8``.
+    """
+    k = math.sqrt(eta)
+    rhs = 0.5 * np.asarray(a, dtype=np.float64) * k + k**4 / 16.0
+    eps = 1e-12 * k**4  # the vertex itself, up to rounding
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(np.where(rhs >= -eps, np.maximum(rhs, 0.0), np.nan))
+
+
+def _check_number(name: str, value, positive: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise EosfastError(f"{name} must be a number (got {value!r})") from None
+    if not math.isfinite(v) or (positive and v <= 0.0):
+        kind = "a positive finite" if positive else "a finite"
+        raise EosfastError(f"{name} must be {kind} number (got {value!r})")
+    return v
+
+
+def _check_steps(name: str, value, upper: int) -> int:
+    if isinstance(value, bool) or int(value) != value or not 0 <= int(value) <= upper:
+        raise EosfastError(f"{name} must be an integer in [0, {upper}] (got {value!r})")
+    return int(value)
+
+
+def check_out(out: str | os.PathLike, force: bool) -> Path:
+    """Validate an output path: parent folder exists, no overwrite without ``force``."""
+    path = Path(out)
+    if path.exists() and not force:
+        raise EosfastError(f"{path} exists (use --force / force=True to overwrite)")
+    if path.is_dir():
+        raise EosfastError(f"{path} is a directory")
+    if not path.parent.is_dir():
+        raise EosfastError(f"folder {path.parent} does not exist")
+    return path
+
+
+def write_h5(path: str | os.PathLike, kind: str, coords: dict[str, np.ndarray],
+             arrays: dict[str, tuple[np.ndarray, tuple[str, ...], str]],
+             attrs: dict, force: bool = False) -> Path:
+    """Write coordinates and arrays to ``path`` via a temporary ``.part`` file and a rename.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination; an existing file is replaced only with ``force``.
+    kind : str
+        Value of the root attribute ``kind``.
+    coords : dict
+        name -> 1-D array, written as dimension scales.
+    arrays : dict
+        name -> (data, dimension names, description); every axis gets one
+        attached scale, so xarray (``engine="h5netcdf"``) reads the file.
+    attrs : dict
+        Root attributes (``params`` is stored as JSON).
+    """
+    path = check_out(path, force)
+    tmp = path.with_name(path.name + ".part")
+    try:
+        with h5py.File(tmp, "w") as f:
+            for name, data in coords.items():
+                d = f.create_dataset(name, data=np.asarray(data))
+                d.make_scale(name)
+            for name, (data, dims, doc) in arrays.items():
+                data = np.asarray(data)
+                opts = {}
+                if data.size >= 1 << 16:
+                    opts = {"chunks": True, "compression": "lzf", "shuffle": True}
+                d = f.create_dataset(name, data=data, **opts)
+                d.attrs["description"] = doc
+                for axis, dim in enumerate(dims):
+                    d.dims[axis].attach_scale(f[dim])
+            f.attrs["kind"] = kind
+            for key, value in attrs.items():
+                f.attrs[key] = json.dumps(value, sort_keys=True) if key == "params" else value
+            f.attrs["eosfast_version"] = __version__
+            f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def open_h5(path: str | os.PathLike, kind: str) -> h5py.File:
+    """Open an eosfast file of the given ``kind`` for reading, or raise :class:`EosfastError`."""
+    try:
+        f = h5py.File(path, "r")
+    except FileNotFoundError:
+        raise EosfastError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise EosfastError(f"{path} is not a readable HDF5 file ({exc})") from None
+    if f.attrs.get("kind") != kind:
+        f.close()
+        raise EosfastError(f"{path} is not an {kind} file")
+    return f
+
+
+def trajectory(model: str = "zhu4", x0: float = 2.5, y0: float = 0.35, eta: float = 0.2,
+               steps: int = 10000, out: str | os.PathLike | None = None, *,
+               escape: float = 1e3, force: bool = False) -> Trajectory:
+    """Run GD from ``(x0, y0)`` for ``steps`` steps, recording every state.
+
+    Parameters
+    ----------
+    model : str
+        A key of :data:`eosfast.MODELS`.
+    x0, y0 : float
+        Initial point (the weights are ``model.weights(x0, y0)``).
+    eta : float
+        Step size (> 0).
+    steps : int
+        Number of steps ``T``; the run stops early only on divergence.
+    out : path-like, optional
+        Also write the HDF5 file described in the module docstring.
+    escape : float
+        Escape radius ``R``: diverged once ``|x| > R`` or ``|y| > R`` or a value
+        is not finite (the grid's rule).
+    force : bool
+        Overwrite an existing ``out``.
+
+    Returns
+    -------
+    Trajectory
+        Arrays over steps ``0..n`` (``n = T`` unless diverged).
+
+    Examples
+    --------
+    >>> import eosfast
+    >>> t = eosfast.trajectory("zhu4", 2.5, 0.35, eta=0.2, steps=3000)
+    >>> bool(9.9 < t.sharpness[-1] < 10.0)
+    True
+    """
+    m = get_model(model)
+    x0 = _check_number("x0", x0)
+    y0 = _check_number("y0", y0)
+    eta = _check_number("eta", eta, positive=True)
+    escape = _check_number("escape", escape, positive=True)
+    steps = _check_steps("steps", steps, MAX_STEPS)
+    if out is not None:
+        check_out(out, force)
+    xs = np.empty(steps + 1)
+    ys = np.empty(steps + 1)
+    lss = np.empty(steps + 1)
+    sharp = np.empty(steps + 1)
+    n = int(m.kernels.trajectory(x0, y0, eta, escape, xs, ys, lss, sharp))
+    xs, ys, lss, sharp = (v[: n + 1] for v in (xs, ys, lss, sharp))
+    diverged = not (abs(xs[-1]) <= escape and abs(ys[-1]) <= escape)
+    if m.name in AB_MODELS:
+        a, b = reparametrise(xs, ys, eta)
+    else:
+        a = np.full(n + 1, np.nan)
+        b = np.full(n + 1, np.nan)
+    params = {"model": m.name, "x0": x0, "y0": y0, "eta": eta, "steps": steps,
+              "escape": escape}
+    traj = Trajectory(m.name, eta, x0, y0, steps, xs, ys, lss, sharp, a, b, diverged, params)
+    if out is not None:
+        write_trajectory(traj, out, force=force)
+    return traj
+
+
+def write_trajectory(traj: Trajectory, path: str | os.PathLike, force: bool = False) -> Path:
+    """Write ``traj`` to ``path`` (HDF5, layout in the module docstring)."""
+    arrays = {name: (getattr(traj, name), ("step",), doc) for name, doc in _DESCRIPTIONS.items()}
+    attrs = {"model": traj.model, "eta": traj.eta, "x0": traj.x0, "y0": traj.y0,
+             "steps": traj.steps, "escape": traj.params.get("escape", np.nan),
+             "diverged": np.int8(traj.diverged), "params": traj.params}
+    return write_h5(path, KIND, {"step": traj.step}, arrays, attrs, force=force)
+
+
+def read_trajectory(path: str | os.PathLike) -> Trajectory:
+    """Load a file written by :func:`trajectory` (or ``eosfast trajectory``)."""
+    with open_h5(path, KIND) as f:
+        arr = {name: f[name][:] for name in _DESCRIPTIONS}
+        at = f.attrs
+        params = json.loads(at["params"])
+        return Trajectory(str(at["model"]), float(at["eta"]), float(at["x0"]),
+                          float(at["y0"]), int(at["steps"]), arr["x"], arr["y"],
+                          arr["loss"], arr["sharpness"], arr["a"], arr["b"],
+                          bool(at["diverged"]), params)

@@ -1,0 +1,558 @@
+"""Nested grids toward a point: zooming into a basin boundary.
+
+Level ``k`` (``k = 0 .. levels - 1``) is a ``res x res`` grid on the square
+window of side ``width / magnification**k`` centred at ``center``, computed
+in memory with :func:`eosfast.grid` and measured with
+:func:`eosfast.fractal.analyze`. A self-similar boundary gives the same
+dimension at every level; a smooth one gives 1 and, once the window is small
+enough, a straight line.
+
+The floor of a zoom is float64 itself: the initial points are
+``linspace(lo, hi, res)``, and where the pixel spacing is only a few units in
+the last place (ulp, ``numpy.spacing``) of the coordinates the grid points are
+no longer evenly spaced, and at 1 ulp neighbours coincide. Each level records
+``ulps_per_pixel = min(dx / spacing(max|x|), dy / spacing(max|y|))``; under
+:data:`WARN_ULPS` a :class:`ZoomPrecisionWarning` is issued, and a zoom that
+would go under :data:`MIN_ULPS` is refused before anything is computed.
+(GD itself rounds by about an ulp per step, and a chaotic transient amplifies
+that, so structure can be numerical well above this floor: compare levels.)
+
+File layout (HDF5, root attribute ``kind = "eosfast.zoom"``): root attributes
+``model``, ``eta``, ``center``, ``width``, ``magnification``, ``levels``,
+``res``, ``steps``, ``tol``, ``escape``, ``eosfast_version``, ``created``,
+``params`` (JSON); one group ``level_00``, ``level_01``, ... per level with
+dimension scales ``eta`` (1,), ``y0`` (res,), ``x0`` (res,), arrays ``status``
+(int8) and ``steps`` (int32) shaped ``(eta, y0, x0)`` as in a grid file, and
+attributes ``index``, ``x_range``, ``y_range``, ``center``, ``zoom`` (total
+magnification), ``pixel``, ``ulps_per_pixel``, ``box_dimension``,
+``box_dimension_err``, ``uncertainty_exponent``, ``basin_entropy``,
+``boundary_basin_entropy``, ``fractality_test`` and ``fractal`` (JSON of
+everything :func:`eosfast.fractal.analyze` measured).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._version import __version__
+from .errors import EosfastError
+from .fractal import FractalResult, analyze
+
+#: Root attribute marking a zoom file.
+KIND = "eosfast.zoom"
+#: Warn when a level's pixel spacing is under this many ulps of its coordinates.
+WARN_ULPS = 1024.0
+#: Refuse levels whose pixel spacing is under this many ulps (grid points
+#: would no longer be distinct and evenly spaced).
+MIN_ULPS = 4.0
+#: Status colours of the images: diverged, bounded, converged, periodic.
+COLOURS = ("#1b1b2f", "#d1495b", "#7fb7e6", "#edae49")
+
+
+class ZoomPrecisionWarning(UserWarning):
+    """A zoom level's pixels are within a few bits of float64 resolution."""
+
+
+class ZoomBoundaryWarning(UserWarning):
+    """A zoom level holds no boundary: it lies inside one basin."""
+
+
+@dataclass
+class ZoomLevel:
+    """One level of a zoom.
+
+    Attributes
+    ----------
+    index : int
+    x_range, y_range : (float, float)
+        The window (both ends are grid points).
+    center : (float, float)
+    zoom : float
+        Total magnification ``magnification**index``.
+    x0, y0 : ndarray, float64, shapes (res,), (res,)
+    status : ndarray, int8, shape (res, res)
+        Codes as in a grid file (1 converged, 2 periodic, 0 bounded, -1 diverged).
+    steps : ndarray, int32, shape (res, res)
+    ulps_per_pixel : float
+        Pixel spacing in units of the float64 spacing at the window's corners.
+    fractal : FractalResult
+    """
+
+    index: int
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    center: tuple[float, float]
+    zoom: float
+    x0: np.ndarray
+    y0: np.ndarray
+    status: np.ndarray
+    steps: np.ndarray
+    ulps_per_pixel: float
+    fractal: FractalResult
+
+    def summary(self) -> str:
+        """One line: window, diverged fraction, dimension."""
+        f = self.fractal
+        return (f"level {self.index}: x [{self.x_range[0]:.17g}, {self.x_range[1]:.17g}] "
+                f"y [{self.y_range[0]:.17g}, {self.y_range[1]:.17g}] (x{self.zoom:.4g}), "
+                f"diverged {100 * f.fraction:.1f}%, D_box = {_fmt(f.box_dimension)} +- "
+                f"{_fmt(f.box_dimension_err)}, {self.ulps_per_pixel:.3g} ulp/pixel")
+
+
+@dataclass
+class ZoomResult:
+    """All levels of a zoom, and where they were written."""
+
+    model: str
+    eta: float
+    center: tuple[float, float]
+    width: float
+    magnification: float
+    res: int
+    levels: list[ZoomLevel]
+    params: dict = field(default_factory=dict)
+    path: Path | None = None
+    images: list[Path] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """The one-line summary the command prints."""
+        dims = ", ".join(_fmt(lv.fractal.box_dimension) for lv in self.levels)
+        where = f"{self.path}: " if self.path else ""
+        return (f"{where}{len(self.levels)} levels of {self.res}^2 toward "
+                f"({self.center[0]:.17g}, {self.center[1]:.17g}), x{self.magnification:g} per "
+                f"level; D_box per level: {dims}")
+
+
+def _fmt(v: float) -> str:
+    return "nan" if not np.isfinite(v) else f"{v:.3f}"
+
+
+# ----------------------------------------------------------------------------
+# windows and the float64 floor
+# ----------------------------------------------------------------------------
+
+
+def window(center: Sequence[float], width: float, res: int
+           ) -> tuple[tuple[float, float], tuple[float, float], float]:
+    """The square window of side ``width`` at ``center`` and its ulps per pixel.
+
+    Returns
+    -------
+    x_range, y_range : (float, float)
+    ulps_per_pixel : float
+        ``min(dx / spacing(max|x|), dy / spacing(max|y|))`` with ``dx = dy =
+        width / (res - 1)`` (float64 spacing, ``numpy.spacing``).
+    """
+    cx, cy = float(center[0]), float(center[1])
+    h = width / 2.0
+    xr, yr = (cx - h, cx + h), (cy - h, cy + h)
+    pixel = width / (res - 1)
+    ulp = max(float(np.spacing(max(abs(xr[0]), abs(xr[1])))),
+              float(np.spacing(max(abs(yr[0]), abs(yr[1])))))
+    return xr, yr, pixel / ulp
+
+
+def levels_that_fit(center: Sequence[float], width: float, magnification: float, res: int,
+                    floor: float = MIN_ULPS) -> int:
+    """How many levels keep the pixel spacing at or above ``floor`` ulps."""
+    k = 0
+    while k < 2000 and window(center, width / magnification**k, res)[2] >= floor:
+        k += 1
+    return k
+
+
+# ----------------------------------------------------------------------------
+# the zoom
+# ----------------------------------------------------------------------------
+
+
+def zoom(model: str = "zhu4", center: Sequence[float] = (3.2, 0.3), *, width: float = 0.4,
+         magnification: float = 4.0, levels: int = 6, res: int = 1024, eta: float = 0.2,
+         steps: int = 10000, tol: float = 1e-12, escape: float = 1e3,
+         out: str | os.PathLike | None = None, force: bool = False,
+         filmstrip: str | os.PathLike | None = None,
+         animation: str | os.PathLike | None = None, track: bool = False,
+         threads: int | None = None,
+         progress: Callable[[int, int], None] | None = None) -> ZoomResult:
+    """Compute nested grids toward a point, each measured for fractality.
+
+    Parameters
+    ----------
+    model : str
+        Model name (:data:`eosfast.MODELS`).
+    center : (float, float)
+        The point ``(x0, y0)`` zoomed into. The default with ``width=0.4`` makes
+        level 0 the paper's Fig. 7a window [3.0, 3.4] x [0.1, 0.5].
+    width : float
+        Side of the level-0 window.
+    magnification : float
+        Zoom factor from one level to the next (> 1).
+    levels : int
+        Number of levels.
+    res : int
+        Points per axis of every level (>= 32).
+    eta, steps, tol, escape
+        As for :func:`eosfast.grid`.
+    out : path-like, optional
+        HDF5 file to write (see the module docstring); written as
+        ``out + ".part"`` and renamed when every level is done. An existing
+        file is replaced only with ``force``.
+    filmstrip, animation : path-like, optional
+        Images to draw: every level side by side (png, pdf, ...) and an
+        animated zoom (``.gif`` through Pillow, ``.mp4`` through ffmpeg; skipped
+        with a warning when matplotlib has no writer for it).
+    track : bool
+        Re-centre each level on the boundary point of the previous level
+        nearest to its centre, so that a zoom follows the boundary even from a
+        centre slightly off it.
+    threads : int, optional
+        Threads of each grid.
+    progress : callable, optional
+        Called as ``progress(done, total)`` in thousandths of each level.
+
+    Returns
+    -------
+    ZoomResult
+
+    Warns
+    -----
+    ZoomPrecisionWarning
+        For each level with fewer than :data:`WARN_ULPS` ulps per pixel.
+    ZoomBoundaryWarning
+        For each level without any boundary.
+    """
+    center = _pair("center", center)
+    width = _positive("width", width)
+    magnification = _positive("magnification", magnification)
+    if magnification <= 1.0:
+        raise EosfastError(f"magnification must be > 1, got {magnification:g}")
+    if isinstance(levels, bool) or int(levels) != levels or levels < 1:
+        raise EosfastError(f"levels must be a positive integer, got {levels!r}")
+    if isinstance(res, bool) or int(res) != res or res < 32:
+        raise EosfastError(f"res must be an integer >= 32, got {res!r}")
+    levels, res = int(levels), int(res)
+    fit = levels_that_fit(center, width, magnification, res)
+    if fit < levels:
+        _, _, u = window(center, width / magnification ** (levels - 1), res)
+        raise EosfastError(
+            f"level {levels - 1} would have {u:.2g} ulps of float64 per pixel at "
+            f"({center[0]:.17g}, {center[1]:.17g}): at most {fit} levels of x{magnification:g} "
+            f"keep {MIN_ULPS:g} ulps per pixel")
+    outputs = [Path(p) for p in (out, filmstrip, animation) if p is not None]
+    for p in outputs:
+        if p.exists() and not force:
+            raise EosfastError(f"{p} exists; use --force to replace it")
+        if not p.parent.exists():
+            raise EosfastError(f"{p.parent}: no such directory")
+
+    from .grid import grid
+
+    params = {"model": model, "center": list(center), "width": width,
+              "magnification": magnification, "levels": levels, "res": res, "eta": eta,
+              "steps": steps, "tol": tol, "escape": escape, "track": bool(track)}
+    result = ZoomResult(model=model, eta=float(eta), center=center, width=width,
+                        magnification=magnification, res=res, levels=[], params=params)
+    path = Path(out) if out is not None else None
+    part = path.with_name(path.name + ".part") if path is not None else None
+    f = _create(part, params) if part is not None else None
+    try:
+        c = center
+        for k in range(levels):
+            w = width / magnification**k
+            xr, yr, ulps = window(c, w, res)
+            if ulps < MIN_ULPS:  # only reachable when tracking moved the centre
+                raise EosfastError(f"level {k}: {ulps:.2g} ulps per pixel, below float64's floor")
+            if ulps < WARN_ULPS:
+                warnings.warn(f"zoom level {k}: pixel spacing {w / (res - 1):.3g} is only "
+                              f"{ulps:.3g} ulps of float64 at ({c[0]:.17g}, {c[1]:.17g}); "
+                              "grid points are rounded, finer structure is not resolvable",
+                              ZoomPrecisionWarning, stacklevel=2)
+            tick = _level_progress(progress, k, levels)
+            g = grid(model, res, x_range=xr, y_range=yr, eta=float(eta), steps=steps, tol=tol,
+                     escape=escape, threads=threads, progress=tick)
+            fr = analyze(g)
+            if fr.box_counts[0] == 0:
+                warnings.warn(f"zoom level {k} holds no converge/diverge boundary: the centre "
+                              "lies inside one basin at this scale (choose a centre on the "
+                              "boundary, or track it)", ZoomBoundaryWarning, stacklevel=2)
+            level = ZoomLevel(index=k, x_range=xr, y_range=yr, center=c,
+                              zoom=magnification**k, x0=g.x0, y0=g.y0, status=g.status[0],
+                              steps=g.steps[0], ulps_per_pixel=ulps, fractal=fr)
+            result.levels.append(level)
+            if f is not None:
+                _write_level(f, level, float(eta))
+            if track:
+                c = nearest_boundary_point(level, c)
+        if f is not None:
+            f.attrs["complete"] = np.int8(1)
+            f.close()
+            f = None
+            os.replace(part, path)
+            result.path = path
+    finally:
+        if f is not None:
+            f.close()
+    if filmstrip is not None:
+        draw_filmstrip(result, filmstrip)
+        result.images.append(Path(filmstrip))
+    if animation is not None and draw_animation(result, animation):
+        result.images.append(Path(animation))
+    return result
+
+
+def _pair(name: str, value: Sequence[float]) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise EosfastError(f"{name} must be two numbers, got {value!r}") from None
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise EosfastError(f"{name} must be finite, got {value!r}")
+    return a, b
+
+
+def _positive(name: str, value: float) -> float:
+    v = float(value)
+    if not (math.isfinite(v) and v > 0):
+        raise EosfastError(f"{name} must be a positive number, got {value!r}")
+    return v
+
+
+def _level_progress(progress, k: int, levels: int):
+    if progress is None:
+        return None
+
+    def tick(done: int, total: int) -> None:
+        progress(1000 * k + (1000 * done) // max(total, 1), 1000 * levels)
+
+    return tick
+
+
+def nearest_boundary_point(level: ZoomLevel, point: Sequence[float]) -> tuple[float, float]:
+    """The grid point next to the converge/diverge boundary nearest to ``point``.
+
+    Returns ``point`` unchanged when the level holds no boundary.
+    """
+    s = level.status == -1
+    edge = np.zeros_like(s)
+    edge[:, :-1] |= s[:, :-1] != s[:, 1:]
+    edge[:-1, :] |= s[:-1, :] != s[1:, :]
+    iy, ix = np.nonzero(edge)
+    if iy.size == 0:
+        return float(point[0]), float(point[1])
+    dx = level.x0[ix] - point[0]
+    dy = level.y0[iy] - point[1]
+    i = int(np.argmin(dx * dx + dy * dy))
+    return float(level.x0[ix[i]]), float(level.y0[iy[i]])
+
+
+# ----------------------------------------------------------------------------
+# file
+# ----------------------------------------------------------------------------
+
+
+def _create(path: Path, params: dict):
+    import h5py
+
+    f = h5py.File(path, "w")
+    a = f.attrs
+    a["kind"] = KIND
+    for key in ("model", "eta", "width", "magnification", "levels", "res", "steps", "tol",
+                "escape"):
+        a[key] = params[key]
+    a["center"] = np.asarray(params["center"], dtype=np.float64)
+    a["eosfast_version"] = __version__
+    a["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    a["params"] = json.dumps(params, sort_keys=True)
+    a["complete"] = np.int8(0)
+    return f
+
+
+def _write_level(f, level: ZoomLevel, eta: float) -> None:
+    from .store import COMPRESSION
+
+    g = f.create_group(f"level_{level.index:02d}")
+    for name, axis in (("eta", np.array([eta])), ("y0", level.y0), ("x0", level.x0)):
+        d = g.create_dataset(name, data=np.asarray(axis, dtype=np.float64))
+        d.make_scale(name)
+    ny, nx = level.status.shape
+    for name, data in (("status", level.status), ("steps", level.steps)):
+        d = g.create_dataset(name, data=data[None], chunks=(1, min(256, ny), min(256, nx)),
+                             **COMPRESSION)
+        for axis, dim in enumerate(("eta", "y0", "x0")):
+            d.dims[axis].attach_scale(g[dim])
+    fr = level.fractal
+    a = g.attrs
+    a["index"] = level.index
+    a["x_range"] = np.asarray(level.x_range)
+    a["y_range"] = np.asarray(level.y_range)
+    a["center"] = np.asarray(level.center)
+    a["zoom"] = level.zoom
+    a["pixel"] = np.asarray(fr.pixel, dtype=np.float64)
+    a["ulps_per_pixel"] = level.ulps_per_pixel
+    for key in ("box_dimension", "box_dimension_err", "uncertainty_exponent",
+                "basin_entropy", "boundary_basin_entropy"):
+        a[key] = float(getattr(fr, key))
+    a["fractality_test"] = fr.fractality_test
+    a["fractal"] = json.dumps(fr.to_dict(), sort_keys=True)
+    f.flush()
+
+
+def read_zoom(path: str | os.PathLike) -> ZoomResult:
+    """Load a zoom file written by :func:`zoom` (the fractal numbers are re-measured)."""
+    from .store import open_existing
+
+    path = Path(path)
+    with open_existing(path) as f:
+        if f.attrs.get("kind") != KIND:
+            raise EosfastError(f"{path} is not an eosfast zoom file")
+        params = json.loads(f.attrs["params"])
+        names = sorted(k for k in f if k.startswith("level_"))
+        levels = []
+        for name in names:
+            g = f[name]
+            a = g.attrs
+            status, steps = g["status"][0], g["steps"][0]
+            x0, y0 = g["x0"][:], g["y0"][:]
+            pixel = tuple(float(v) for v in a["pixel"])
+            levels.append(ZoomLevel(
+                index=int(a["index"]), x_range=tuple(float(v) for v in a["x_range"]),
+                y_range=tuple(float(v) for v in a["y_range"]),
+                center=tuple(float(v) for v in a["center"]), zoom=float(a["zoom"]),
+                x0=x0, y0=y0, status=status, steps=steps,
+                ulps_per_pixel=float(a["ulps_per_pixel"]),
+                fractal=analyze(status, pixel=pixel)))
+    return ZoomResult(model=params["model"], eta=float(params["eta"]),
+                      center=tuple(params["center"]), width=float(params["width"]),
+                      magnification=float(params["magnification"]), res=int(params["res"]),
+                      levels=levels, params=params, path=path)
+
+
+# ----------------------------------------------------------------------------
+# images
+# ----------------------------------------------------------------------------
+
+
+def _status_style():
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    return ListedColormap(COLOURS), BoundaryNorm([-1.5, -0.5, 0.5, 1.5, 2.5], 4)
+
+
+def _show(ax, level: ZoomLevel) -> Any:
+    cmap, norm = _status_style()
+    extent = (*level.x_range, *level.y_range)
+    return ax.imshow(level.status, origin="lower", extent=extent, cmap=cmap, norm=norm,
+                     interpolation="nearest", aspect="equal")
+
+
+def draw_filmstrip(result: ZoomResult, path: str | os.PathLike) -> Path:
+    """Every level side by side, each with the next level's window outlined.
+
+    Parameters
+    ----------
+    result : ZoomResult
+    path : path-like
+        Image file (any format matplotlib writes).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    n = len(result.levels)
+    cols = min(n, 6)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.9 * rows), squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat[n:]:
+        ax.set_axis_off()
+    for level, ax in zip(result.levels, axes.flat, strict=False):
+        _show(ax, level)
+        f = level.fractal
+        ax.set_title(f"x{level.zoom:.3g}  D = {_fmt(f.box_dimension)}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(f"({level.center[0]:.6g}, {level.center[1]:.6g})", fontsize=7)
+        if level.index + 1 < n:
+            nxt = result.levels[level.index + 1]
+            ax.add_patch(Rectangle((nxt.x_range[0], nxt.y_range[0]),
+                                   nxt.x_range[1] - nxt.x_range[0],
+                                   nxt.y_range[1] - nxt.y_range[0],
+                                   fill=False, edgecolor="white", linewidth=0.8))
+    fig.suptitle(f"{result.model}, eta = {result.eta:g}: zoom x{result.magnification:g} per level",
+                 fontsize=10)
+    try:
+        fig.savefig(path, dpi=150)
+    except (OSError, ValueError) as exc:
+        raise EosfastError(f"cannot write {path}: {exc}") from None
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
+def draw_animation(result: ZoomResult, path: str | os.PathLike, frames_per_level: int = 12,
+                   fps: int = 12) -> bool:
+    """A continuous zoom: each level magnified step by step until the next takes over.
+
+    Returns False (with a warning) when matplotlib has no writer for the
+    file's format: Pillow for ``.gif``, ffmpeg for ``.mp4`` and the rest.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import animation as anim
+
+    suffix = Path(path).suffix.lower()
+    writer_name = "pillow" if suffix in (".gif", ".png", ".webp") else "ffmpeg"
+    if not anim.writers.is_available(writer_name):
+        warnings.warn(f"no {writer_name} writer available: animation {path} not written",
+                      stacklevel=2)
+        return False
+    fig, ax = plt.subplots(figsize=(4.0, 4.0), layout="constrained")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    levels = result.levels
+    m = result.magnification
+    image = _show(ax, levels[0])
+    title = ax.set_title("")
+    last = len(levels) - 1
+    total = last * frames_per_level + 1
+
+    def frame(i: int):
+        k, j = divmod(i, frames_per_level)
+        if k > last:
+            k, j = last, 0
+        level = levels[k]
+        image.set_data(level.status)
+        image.set_extent((*level.x_range, *level.y_range))
+        target = levels[k + 1] if k < last else level
+        t = j / frames_per_level
+        # geometric interpolation of the window from this level's to the next's
+        half = (level.x_range[1] - level.x_range[0]) / 2 / m**t
+        cx = level.center[0] + t * (target.center[0] - level.center[0])
+        cy = level.center[1] + t * (target.center[1] - level.center[1])
+        ax.set_xlim(cx - half, cx + half)
+        ax.set_ylim(cy - half, cy + half)
+        title.set_text(f"x{level.zoom * m**t:.3g}   D = {_fmt(level.fractal.box_dimension)}")
+        return image, title
+
+    movie = anim.FuncAnimation(fig, frame, frames=total, blit=False)
+    try:
+        movie.save(path, writer=anim.writers[writer_name](fps=fps), dpi=100)
+    except (OSError, ValueError) as exc:
+        raise EosfastError(f"cannot write {path}: {exc}") from None
+    finally:
+        plt.close(fig)
+    return True
