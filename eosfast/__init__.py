@@ -4,7 +4,15 @@ Implements and extends Zhu, Wang, Wang, Zhou, Ge, "Understanding
 Edge-of-Stability Training Dynamics with a Minimalist Example" (ICLR 2023).
 """
 
+from . import _numba_env  # noqa: F401  (must precede any Numba import)
 from ._version import __version__
+from .bifurcation import (
+                          Bifurcation,
+                          bifurcation,
+                          lyapunov_exponents,
+                          lyapunov_spectrum,
+                          read_bifurcation,
+)
 from .errors import EosfastError
 from .frame import info, read_frame
 from .grid import grid
@@ -12,7 +20,10 @@ from .measures import eos_minimum, loss, sharpness
 from .models import MODELS, Model, get_model
 from .result import GridResult, GridRun
 from .store import read_grid
+from .trajectory import Trajectory, read_trajectory, trajectory
 
 __all__ = ["__version__", "EosfastError", "MODELS", "Model", "get_model", "grid",
            "GridResult", "GridRun", "read_grid", "read_frame", "info",
-           "sharpness", "loss", "eos_minimum"]
+           "sharpness", "loss", "eos_minimum", "trajectory", "Trajectory", "read_trajectory",
+           "bifurcation", "Bifurcation", "read_bifurcation", "lyapunov_exponents",
+           "lyapunov_spectrum"]

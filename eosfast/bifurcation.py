@@ -188,8 +188,8 @@ def bifurcation(model: str = "zhu4", x0: float = 1.2, y0: float = 0.9,
 
     Examples
     --------
-    >>> import eosfast
-    >>> r = eosfast.bifurcation(eta=[0.4, 0.55], burn=5000, record=64)
+    >>> from eosfast.bifurcation import bifurcation
+    >>> r = bifurcation(eta=[0.4, 0.55], burn=5000, record=64)
     >>> r.period.tolist()
     [1, 2]
     """
@@ -324,7 +324,7 @@ def lyapunov_exponents(f: Callable, jac: Callable, x0, steps: int, burn: int = 0
     Examples
     --------
     >>> lam = lyapunov_exponents(lambda x: 4 * x * (1 - x), lambda x: 4 - 8 * x, 0.3, 20000)
-    >>> abs(lam[0] - np.log(2)) < 0.02
+    >>> bool(abs(lam[0] - np.log(2)) < 0.02)
     True
     """
     x = x0

@@ -195,6 +195,29 @@ def compute_tile(model: str, x0: np.ndarray, y0: np.ndarray, eta: float, steps: 
     return {k: v.reshape(ny, nx) for k, v in out.items()}
 
 
+def tile_job(task: tuple, chunk: tuple[int, int] | None = None
+             ) -> tuple[int, dict[str, np.ndarray] | dict[str, tuple[bytes, int]]]:
+    """One unit of work for any executor: compute a tile (and encode it for the file).
+
+    Parameters
+    ----------
+    task : tuple
+        ``GridSpec.tile_task(index)``.
+    chunk : (int, int), optional
+        The file's chunk shape: if given, the tile comes back as stored HDF5
+        chunks (:func:`eosfast.store.encode_tile`), compressed here, in the
+        worker, rather than by the single writer.
+
+    Returns
+    -------
+    (iterations, payload)
+        GD steps run for this tile, and its arrays or encoded chunks.
+    """
+    arrays = compute_tile(*task)
+    iterations = int(arrays["steps"].sum(dtype=np.int64))
+    return iterations, (store.encode_tile(arrays, chunk) if chunk else arrays)
+
+
 def default_threads() -> int:
     """Cores this process may run on."""
     try:
@@ -203,9 +226,10 @@ def default_threads() -> int:
         return os.cpu_count() or 1
 
 
-def run_tiles_threaded(spec: GridSpec, todo: Sequence[int], threads: int
-                       ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-    """Compute tiles on a thread pool; yield ``(index, arrays)`` as each finishes.
+def run_tiles_threaded(spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None,
+                       threads: int) -> Iterator[tuple[int, int, dict]]:
+    """Run :func:`tile_job` on a thread pool; yield ``(index, iterations, payload)``
+    as each tile finishes, in any order.
 
     At most ``2 * threads`` tiles are in flight, so memory stays flat however
     many tiles (or step sizes) the grid has. Closing the generator (an
@@ -216,7 +240,7 @@ def run_tiles_threaded(spec: GridSpec, todo: Sequence[int], threads: int
     queue = iter(todo)
     try:
         for index in queue:
-            pending[pool.submit(compute_tile, *spec.tile_task(index))] = index
+            pending[pool.submit(tile_job, spec.tile_task(index), chunk)] = index
             if len(pending) >= 2 * threads:
                 break
         while pending:
@@ -224,9 +248,9 @@ def run_tiles_threaded(spec: GridSpec, todo: Sequence[int], threads: int
             for fut in done:
                 index = pending.pop(fut)
                 for nxt in queue:
-                    pending[pool.submit(compute_tile, *spec.tile_task(nxt))] = nxt
+                    pending[pool.submit(tile_job, spec.tile_task(nxt), chunk)] = nxt
                     break
-                yield index, fut.result()
+                yield (index, *fut.result())
     finally:
         for fut in pending:
             fut.cancel()
@@ -327,7 +351,8 @@ def grid(model: str = "zhu4", res: int = 1024, *, res_x: int | None = None,
 
         source = tile_source(scheduler, threads)
     else:
-        source = lambda spec, todo: run_tiles_threaded(spec, todo, threads)  # noqa: E731
+        def source(spec, todo, chunk):
+            return run_tiles_threaded(spec, todo, chunk, threads)
     if out is None:
         return _grid_in_memory(spec, source, progress)
     return _grid_to_file(spec, Path(out), force, resume, source, progress)
@@ -337,7 +362,7 @@ def _grid_in_memory(spec, source, progress) -> GridResult:
     _check_space(spec, None)
     arrays = {n: np.empty(spec.shape, dtype=dt) for n, (dt, _) in FIELDS.items()}
     total = spec.ntiles
-    for k, (index, tile) in enumerate(source(spec, range(total)), 1):
+    for k, (index, _, tile) in enumerate(source(spec, range(total), None), 1):
         e, ys, xs = spec.tile_slices(index)
         for name, a in tile.items():
             arrays[name][e, ys, xs] = a
@@ -398,12 +423,12 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, source,
         total, ndone = spec.ntiles, int(done.sum())
         if progress:
             progress(ndone, total)
-        gen = source(spec, todo)
+        gen = source(spec, todo, spec.tile)
         try:
-            for index, tile in gen:
+            for index, its, chunks in gen:
                 e, ys, xs = spec.tile_slices(index)
-                store.write_tile(f, index, e, ys, xs, tile)
-                iterations += int(tile["steps"].sum(dtype=np.int64))
+                store.write_tile(f, index, e, ys, xs, chunks)
+                iterations += its
                 ndone += 1
                 if progress:
                     progress(ndone, total)

@@ -85,8 +85,8 @@ ACTIVATIONS = ("relu", "elu")
 #: above, at and below ``2/eta``.
 FIG1: dict[str, dict] = {
     "mlp5": {"etas": (0.5, 0.6, 0.7, 0.8), "steps": 3000, "every": 20},
-    "linear2": {"etas": (0.02, 0.04, 0.06, 0.08), "steps": 3000, "every": 20},
-    "scalar4": {"etas": (1 / 4, 1 / 5, 1 / 6), "steps": 3000, "every": 10},
+    "linear2": {"etas": (0.1, 0.2, 0.25, 0.3), "steps": 3000, "every": 20},
+    "scalar4": {"etas": (1 / 4, 1 / 5, 1 / 6), "steps": 1000, "every": 10},
 }
 
 _DESCRIPTIONS = {
@@ -530,7 +530,7 @@ def _setup(arch, etas, steps, every, seed, activation, n_examples, classes, fact
 
 
 def run_nets(arch: str, etas: Sequence[float] | None = None, steps: int | None = None,
-             every: int | None = None, seed: int = 0, *, activation: str = "relu",
+             every: int | None = None, seed: int = 0, *, activation: str = "elu",
              n_examples: int = 50, classes: tuple[int, int] = (0, 1),
              factor: tuple[float, float] = (4.0, 0.1), init: tuple[float, float] = (2.5, 0.35),
              lanczos_iters: int = 20, escape: float = 1e6,
@@ -775,7 +775,7 @@ def late_pca(arch: str = "mlp5", eta: float | None = None, steps: int | None = N
     window = FIG8["window"] if window is None else window
     every = FIG8["every"] if every is None else every
     t0 = time.perf_counter()
-    opts = {"activation": "relu", "n_examples": 50, "classes": (0, 1), "factor": (4.0, 0.1),
+    opts = {"activation": "elu", "n_examples": 50, "classes": (0, 1), "factor": (4.0, 0.1),
             "init": (2.5, 0.35), "lanczos_iters": 20, "escape": 1e6, **kwargs}
     prob, engine, etas, steps, every, params = _setup(arch, [eta], steps, every, seed, **opts)
     window = _check_int("window", window, 3, steps)

@@ -279,8 +279,8 @@ def trajectory(model: str = "zhu4", x0: float = 2.5, y0: float = 0.35, eta: floa
 
     Examples
     --------
-    >>> import eosfast
-    >>> t = eosfast.trajectory("zhu4", 2.5, 0.35, eta=0.2, steps=3000)
+    >>> from eosfast.trajectory import trajectory
+    >>> t = trajectory("zhu4", 2.5, 0.35, eta=0.2, steps=3000)
     >>> bool(9.9 < t.sharpness[-1] < 10.0)
     True
     """

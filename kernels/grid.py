@@ -22,42 +22,28 @@ CONVERGED, PERIODIC, BOUNDED, DIVERGED = 1, 2, 0, -1
 
 
 @nb.njit(**INLINE)
-def _live(x, y, t, cap, tol, R, p, q):
-    r = residual(x, y, p, q)
-    return (abs(x) <= R) & (abs(y) <= R) & (abs(r) >= tol) & (t < cap)
+def _classify(x, y, c, tol, R, max_period, period_tol, p, q, s):
+    """Outcome of a point stopped at ``(x, y)``; ``c = s * eta``.
 
-@nb.njit(**JIT)
-def _finish(i, x, y, t, eta, cap, tol, R, max_period, period_tol,
-            status, steps, period, sharp, lss, xs, ys, p, q, s):
-    """Classify the stopped point ``i`` and write its outputs."""
-    steps[i] = np.int32(t)
-    period[i] = 0
+    Returns ``(status, period, sharpness, loss, x, y)``. Scalars only: passing
+    the output arrays into a helper would cost reference-count updates per point.
+    """
     if not ((abs(x) <= R) & (abs(y) <= R)):
-        status[i] = DIVERGED
-        sharp[i] = np.nan
-        lss[i] = np.nan
-        xs[i] = np.nan
-        ys[i] = np.nan
-        return
-    xs[i] = x
-    ys[i] = y
-    sharp[i] = sharpness(x, y, p, q, s)
-    lss[i] = loss(x, y, p, q, s)
+        return DIVERGED, 0, np.nan, np.nan, np.nan, np.nan
+    sharp = sharpness(x, y, p, q, s)
+    lss = loss(x, y, p, q, s)
     if abs(residual(x, y, p, q)) < tol:
-        status[i] = CONVERGED
-        return
-    status[i] = BOUNDED
+        return CONVERGED, 0, sharp, lss, x, y
     # Period search. A cycle of period k >= 2 must close to a tiny fraction of
     # its own extent: an orbit still converging to a minimum oscillates with a
     # slowly shrinking amplitude, so it returns close to where it was but not
     # to within period_tol of that amplitude, and stays "bounded, unresolved".
-    c = s * eta
     u, v = x, y
     spread = 0.0
     for k in range(1, max_period + 1):
         u, v = step(u, v, c, p, q)
         if not ((abs(u) <= R) & (abs(v) <= R)):
-            return
+            break
         dist = abs(u - x) + abs(v - y)
         if k == 1:
             # the only fixed points that are not minima are critical points
@@ -66,10 +52,9 @@ def _finish(i, x, y, t, eta, cap, tol, R, max_period, period_tol,
         else:
             closed = dist <= period_tol * spread
         if closed:
-            status[i] = PERIODIC
-            period[i] = k
-            return
+            return PERIODIC, k, sharp, lss, x, y
         spread = max(spread, dist)
+    return BOUNDED, 0, sharp, lss, x, y
 
 
 def make_grid_kernel(p: int, q: int, s: float):
@@ -116,24 +101,27 @@ def make_grid_kernel(p: int, q: int, s: float):
                     continue
                 i = idx[l]
                 if i >= 0:
-                    _finish(i, X[l], Y[l], T[l], eta[i], cap, tol, R, max_period,
-                            period_tol, status, steps, period, sharp, lss, xs, ys, p, q, s)
+                    st, per, sh, lo, xf, yf = _classify(X[l], Y[l], C[l], tol, R, max_period,
+                                                        period_tol, p, q, s)
+                    status[i] = st
+                    steps[i] = np.int32(T[l])
+                    period[i] = per
+                    sharp[i] = sh
+                    lss[i] = lo
+                    xs[i] = xf
+                    ys[i] = yf
                     idx[l] = -1
-                # take the next point; points that stop at step 0 finish here
-                while nxt < n:
-                    i = nxt
+                # take the next point (one that stops at step 0 is frozen in
+                # the first step of the chunk and handed back at the next refill)
+                if nxt < n:
+                    X[l] = x0[nxt]
+                    Y[l] = y0[nxt]
+                    C[l] = s * eta[nxt]
+                    T[l] = 0.0
+                    G[l] = 1.0
+                    idx[l] = nxt
                     nxt += 1
-                    if _live(x0[i], y0[i], 0.0, capf, tol, R, p, q):
-                        X[l] = x0[i]
-                        Y[l] = y0[i]
-                        C[l] = s * eta[i]
-                        T[l] = 0.0
-                        G[l] = 1.0
-                        idx[l] = i
-                        nlive += 1
-                        break
-                    _finish(i, x0[i], y0[i], 0.0, eta[i], cap, tol, R, max_period,
-                            period_tol, status, steps, period, sharp, lss, xs, ys, p, q, s)
+                    nlive += 1
                 else:
                     X[l] = np.nan
             if nlive == 0:

@@ -16,7 +16,8 @@ def test_wheel_contains_the_mapped_subpackages(tmp_path):
     (wheel,) = tmp_path.glob("eosfast-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("eosfast/__init__.py", "eosfast/kernels/grid.py", "eosfast/kernels/maps.py",
-                   "eosfast/cli/main.py", "eosfast/cli/grid.py", "eosfast/py.typed"):
+                   "eosfast/cli/main.py", "eosfast/cli/grid.py", "eosfast/py.typed",
+                   "eosfast/figures/__init__.py", "eosfast/figures/paper.py"):
         assert needed in names, needed
     assert not any(n.startswith(("kernels/", "cli/", "tests/")) for n in names)
     entry = [n for n in names if n.endswith("entry_points.txt")]

@@ -9,8 +9,8 @@ import pytest
 
 import naive
 from eosfast import get_model
-from eosfast.measures import eos_minimum
 from eosfast.errors import EosfastError
+from eosfast.measures import eos_minimum
 from eosfast.trajectory import parabola_b, read_trajectory, reparametrise, trajectory
 
 
