@@ -10,7 +10,8 @@ import click
 @click.command("bench")
 @click.option("--model", default="zhu4", show_default=True)
 @click.option("--res", type=int, default=1024, show_default=True, help="eosfast grid edge.")
-@click.option("--numpy-res", type=int, default=None, help="NumPy grid edge (default: res, the same points).")
+@click.option("--numpy-res", type=int, default=None,
+              help="NumPy grid edge (default: res, the same points).")
 @click.option("--eta", type=float, default=0.2, show_default=True)
 @click.option("--steps", type=int, default=10000, show_default=True)
 @click.option("--threads", type=int, default=None, help="Threads for the parallel run.")

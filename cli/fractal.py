@@ -68,19 +68,9 @@ def _report(r) -> str:
 
 
 def _plot(result, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from eosfast.errors import EosfastError
     from eosfast.fractal import plot_box_counts
+    from eosfast.plots import new_figure, save
 
-    fig, ax = plt.subplots(figsize=(5.0, 4.0), layout="constrained")
-    plot_box_counts(result, ax)
-    try:
-        fig.savefig(path, dpi=150)
-    except (OSError, ValueError) as exc:
-        raise EosfastError(f"cannot write {path}: {exc}") from None
-    finally:
-        plt.close(fig)
+    fig = new_figure(5.0, 4.0)
+    plot_box_counts(result, fig.subplots())
+    save(fig, path)

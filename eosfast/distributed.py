@@ -245,7 +245,8 @@ def _connect(target: Scheduler, threads_per_worker: int
                                scheduler_port=0, dashboard_address=None,
                                silence_logs=logging.CRITICAL)
     try:
-        client = Client(cluster, set_as_default=False)
+        # results come straight from the workers, not relayed by the scheduler
+        client = Client(cluster, set_as_default=False, direct_to_workers=True)
         client.wait_for_workers(target.n_workers, timeout=CONNECT_TIMEOUT)
     except BaseException:
         cluster.close()

@@ -58,6 +58,9 @@ def save(fig: Figure, path: str | os.PathLike, dpi: int = 150) -> Path:
     try:
         fig.savefig(tmp, dpi=dpi, format=suffix, bbox_inches="tight")
         os.replace(tmp, path)
+    except (OSError, ValueError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise EosfastError(f"cannot write {path}: {exc}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

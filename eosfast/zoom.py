@@ -464,17 +464,15 @@ def draw_filmstrip(result: ZoomResult, path: str | os.PathLike) -> Path:
     path : path-like
         Image file (any format matplotlib writes).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
+
+    from .plots import new_figure, save
 
     n = len(result.levels)
     cols = min(n, 6)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.9 * rows), squeeze=False,
-                             layout="constrained")
+    fig = new_figure(2.6 * cols, 2.9 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_axis_off()
     for level, ax in zip(result.levels, axes.flat, strict=False):
@@ -492,13 +490,7 @@ def draw_filmstrip(result: ZoomResult, path: str | os.PathLike) -> Path:
                                    fill=False, edgecolor="white", linewidth=0.8))
     fig.suptitle(f"{result.model}, eta = {result.eta:g}: zoom x{result.magnification:g} per level",
                  fontsize=10)
-    try:
-        fig.savefig(path, dpi=150)
-    except (OSError, ValueError) as exc:
-        raise EosfastError(f"cannot write {path}: {exc}") from None
-    finally:
-        plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def draw_animation(result: ZoomResult, path: str | os.PathLike, frames_per_level: int = 12,

@@ -30,11 +30,15 @@ def ipow(x: float, n: int) -> float:
 
 
 @nb.njit(**INLINE)
+def product(x, y, p, q):
+    """``P = x**p * y**q``, the product of all the network's weights (float64)."""
+    return (ipow(x, p - 1) * x) * (ipow(y, q - 1) * y)
+
+
+@nb.njit(**INLINE)
 def residual(x, y, p, q):
     """``r = 1 - x**p * y**q`` (float64)."""
-    a = ipow(x, p - 1)
-    b = ipow(y, q - 1)
-    return 1.0 - (a * x) * (b * y)
+    return 1.0 - product(x, y, p, q)
 
 
 @nb.njit(**INLINE)

@@ -34,7 +34,7 @@ import numba as nb
 import numpy as np
 
 from .config import CHUNK, JIT, LANES
-from .maps import jacobian, loss, sharpness, step
+from .maps import jacobian, loss, product, residual, sharpness, step
 
 #: Observables of the orbit diagram, by code (the kernel's ``obs`` argument).
 OBSERVABLES = ("P", "x", "y", "loss", "sharpness", "b")
@@ -329,14 +329,8 @@ def make_bifurcation_kernel(p: int, q: int, s: float):
                     if t < k:
                         xv = xs[l, t]
                         yv = ys[l, t]
-                        xp = 1.0
-                        for _ in range(p):
-                            xp *= xv
-                        yq = 1.0
-                        for _ in range(q):
-                            yq *= yv
                         if obs == 0:
-                            val = xp * yq
+                            val = product(xv, yv, p, q)
                         elif obs == 1:
                             val = xv
                         elif obs == 2:
@@ -358,15 +352,7 @@ def make_bifurcation_kernel(p: int, q: int, s: float):
                 vy = VY[l]
                 lyap[i] = (LS[l] + math.log(math.sqrt(vx * vx + vy * vy))) / n
                 per = detect_period(xs[l], ys[l], n, period_tol, max_period)
-                xv = X[l]
-                yv = Y[l]
-                xp = 1.0
-                for _ in range(p):
-                    xp *= xv
-                yq = 1.0
-                for _ in range(q):
-                    yq *= yv
-                if abs(1.0 - xp * yq) < tol:
+                if abs(residual(X[l], Y[l], p, q)) < tol:
                     per = CONVERGED
                 period[i] = per
 
