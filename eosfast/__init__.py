@@ -18,6 +18,7 @@ from .frame import info, read_frame
 from .grid import grid
 from .measures import eos_minimum, loss, sharpness
 from .models import MODELS, Model, get_model
+from .nets import late_pca, read_nets, run_nets
 from .result import GridResult, GridRun
 from .store import read_grid
 from .trajectory import Trajectory, read_trajectory, trajectory
@@ -26,4 +27,4 @@ __all__ = ["__version__", "EosfastError", "MODELS", "Model", "get_model", "grid"
            "GridResult", "GridRun", "read_grid", "read_frame", "info",
            "sharpness", "loss", "eos_minimum", "trajectory", "Trajectory", "read_trajectory",
            "bifurcation", "Bifurcation", "read_bifurcation", "lyapunov_exponents",
-           "lyapunov_spectrum"]
+           "lyapunov_spectrum", "run_nets", "read_nets", "late_pca"]
