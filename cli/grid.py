@@ -32,7 +32,9 @@ from .common import progress_reporter, quiet_option
 @click.option("-o", "--out", default="grid.h5", show_default=True, help="Output HDF5 file.")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run of the same parameters.")
-@click.option("--threads", type=int, default=None, help="Threads (default: all cores).")
+@click.option("--threads", type=int, default=None,
+              help="Threads (default: all cores); split over the N processes of local:N, "
+              "ignored for tcp:// (each worker's --nthreads decides).")
 @click.option("--tile", type=int, default=None, help="Tile edge in points (default 256).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="dask scheduler tcp://host:port, or local:N for N local worker processes.")

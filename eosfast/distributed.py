@@ -1,14 +1,14 @@
 """Run the tiles of :func:`eosfast.grid` on a dask.distributed cluster.
 
 ``eosfast.grid(..., scheduler=ADDRESS)`` (``eosfast grid --scheduler ADDRESS``)
-sends each tile, the module-level :func:`eosfast.grid.tile_job` with its small
-picklable arguments, to dask workers and gets the tile back (its arrays, or
-its HDF5 chunks already compressed on the worker). Everything else stays on
-the client: it alone writes the HDF5 file (one writer), draws the progress
-bar, and handles ``--resume`` and the final rename exactly as for a local
-run. A point's result depends only on the point,
-and the workers run the same compiled kernel, so the file is bit-identical to
-the local threaded run.
+sends the tiles, as calls of the module-level :func:`eosfast.grid.tile_job`
+with small picklable arguments, to dask workers and gets each tile back (its
+arrays, or its HDF5 chunks already compressed on the worker). Everything
+else stays on the client: it alone writes the HDF5 file (one writer), draws
+the progress bar, and handles ``--resume`` and the final rename exactly as
+for a local run. A point's result depends only on the point, and the
+workers run the same compiled kernel, so the file is bit-identical to the
+local threaded run.
 
 ADDRESS is either
 
@@ -22,40 +22,53 @@ ADDRESS is either
     processes (at least one thread each), so the default does not
     oversubscribe the cores.
 
-Tiles are submitted with a bounded number in flight (:data:`INFLIGHT_PER_THREAD`
-per worker thread), so memory stays flat however large the grid is. Each task
-has a fixed key and is pure (its result depends only on its arguments), so
-dask may recompute it anywhere: when a worker dies, the scheduler reruns the
-tiles it held and the client still yields every tile index exactly once.
+Tasks and tiles. A dask task costs about 10 ms of CPU (scheduler, network,
+client) whatever it computes, so one task runs a *batch* of consecutive
+tiles: about :data:`TASKS_PER_THREAD` tasks per worker thread, enough to
+balance the load, few enough that the per-task cost stays small, and at most
+:data:`MAX_BATCH_POINTS` points. The file's tiling (``--tile``: its chunks,
+its resume granularity) does not change; only the dask task does. At most
+:data:`INFLIGHT_PER_THREAD` tasks per worker thread are submitted and not yet
+consumed, so memory stays flat however large the grid is, and the writing
+client fetches results one task at a time.
 
-Tile size on a real cluster: the per-tile cost of the dask round trip is a
-few milliseconds, against seconds of compute for a 256 x 256 tile at a
-10,000-step cap, so the default tile is fine for a few workers. On a cluster
-with many workers prefer ``--tile 512`` (:data:`CLUSTER_TILE`): 4x fewer
-tasks for the scheduler and the single writing client, per-tile overhead
-well under 1%, and still thousands of tiles to balance (a 4096^2 grid at 256
-step sizes has 16,384). See docs/cluster.md.
+Tile size on a cluster: keep the default 256 x 256. Batching already
+amortises the per-task cost; what remains per tile is the client's share
+(receiving about 2 MB and writing it, about 1.5 ms of CPU here), so one
+client keeps up with several hundred tiles a second. Only if the client's
+CPU is saturated (a very large cluster on an easy grid) does ``--tile 512``
+help, by quartering the number of tiles.
+
+Failures. Each task has a fixed key and is pure (its result depends only on
+its arguments), so dask may rerun it anywhere: when a worker dies, the
+scheduler reruns the tasks it was running or holding, and the client still
+yields every tile index exactly once. A task that keeps killing workers is
+resubmitted :data:`RESUBMITS` times, then the run stops with the finished
+tiles saved for ``--resume``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import math
+import multiprocessing
 import signal
 import socket
 import sys
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from ._version import __version__
 from .errors import EosfastError
-from .grid import GridSpec, default_threads, tile_job
-from .models import get_model
+from .grid import GridSpec, default_threads, load_kernels, tile_job
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client, LocalCluster
@@ -63,28 +76,48 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Port of ``dask scheduler`` when the address gives none.
 DEFAULT_PORT = 8786
 
-#: Tiles in flight per worker thread: one running and one queued, so a worker
-#: never waits for the client's round trip, and the client holds at most this
-#: many tiles' results at once (memory flat for any grid).
+#: Tasks (batches of tiles) per worker thread submitted and not yet consumed:
+#: one running and one queued, so a worker never waits for the client's round
+#: trip, and the cluster holds at most this many finished batches per thread.
 INFLIGHT_PER_THREAD = 2
 
-#: Advised ``--tile`` on clusters with many workers (see the module docstring).
-CLUSTER_TILE = 512
+#: Aim for about this many tasks per worker thread: the last task to finish
+#: leaves the other threads idle for about half a task, so more and smaller
+#: tasks balance better, while each task costs about 10 ms of CPU (scheduler,
+#: network, client) whatever it computes. 4 and 8 measured alike on a 2048^2
+#: grid; 4 makes the tasks of large grids twice as big.
+TASKS_PER_THREAD = 4
 
-#: Automatic retries of a tile whose task raised (``client.submit(retries=)``).
+#: Most grid points in one task (16 tiles of 256 x 256): bounds what a task
+#: returns (40 MB of arrays at most, about 2 MB a tile as chunks) and what a
+#: lost worker's tasks take to redo, whatever ``--tile`` is.
+MAX_BATCH_POINTS = 1 << 20
+
+#: Automatic retries of a task that raised (``client.submit(retries=)``).
 TASK_RETRIES = 2
 
-#: Resubmissions of a tile after dask gave up on it because the workers running
+#: Resubmissions of a task after dask gave up on it because the workers running
 #: it kept dying (:class:`distributed.KilledWorker`, after the scheduler's own
 #: ``allowed-failures`` reruns).
 RESUBMITS = 2
 
-#: Seconds to reach a scheduler, and to wait for a local cluster's workers.
-CONNECT_TIMEOUT = 30.0
+#: Seconds to reach a scheduler, and to wait for the first worker (tcp) or all
+#: workers (local:N) to be ready.
+CONNECT_TIMEOUT = 60.0
+
+#: Seconds to wait for the client and a local cluster to close.
+CLOSE_TIMEOUT = 10
 
 #: Seconds between refreshes of the cluster's thread count (workers may come
 #: and go during a run; the in-flight bound follows them).
 REFRESH_S = 2.0
+
+#: Modules the fork server of local clusters imports once for all its workers:
+#: dask, eosfast, and the Numba modules that a process's first kernel load
+#: imports (most of that load's cost). A name that does not exist is skipped.
+FORKSERVER_PRELOAD = ["distributed", "eosfast.distributed", "eosfast._kernels",
+                      "numba.np.arraymath", "numba.cpython.charseq",
+                      "numba.core.typing.cffi_utils", "numba.core.inline_closurecall"]
 
 #: ``source(spec, todo, chunk)`` -> iterator of ``(tile index, iterations, payload)``.
 TileSource = Callable[[GridSpec, Sequence[int], "tuple[int, int] | None"],
@@ -112,6 +145,7 @@ class Scheduler:
 
     @property
     def is_local(self) -> bool:
+        """True for ``local:N`` (a private cluster started for the run)."""
         return self.address is None
 
 
@@ -127,8 +161,12 @@ def parse_scheduler(text: str) -> Scheduler:
     text = str(text).strip()
     if text.startswith("local:"):
         n = text[len("local:"):]
-        if not n.isdigit() or int(n) < 1:
+        if not (n.isascii() and n.isdigit()) or int(n) < 1:
             raise EosfastError(f"{usage} (N: worker processes, at least 1)")
+        cores = default_threads()
+        if int(n) > 4 * cores:  # a typo, not a plan: each is a process here
+            raise EosfastError(f"scheduler local:{int(n)} would start {int(n)} worker processes on "
+                               f"this machine's {cores} cores; use at most {4 * cores}")
         return Scheduler(address=None, n_workers=int(n))
     if not text.startswith("tcp://"):
         raise EosfastError(usage)
@@ -145,12 +183,25 @@ def parse_scheduler(text: str) -> Scheduler:
     return Scheduler(address=f"tcp://{shown}:{port}", host=host, port=port)
 
 
+_MISSING_DASK = ("--scheduler needs dask.distributed, which is not installed: "
+                 "pip install 'eosfast[dask]'")
+
+
+def _check_distributed() -> None:
+    """Fail with the install line if dask.distributed is missing (without importing it)."""
+    try:
+        found = importlib.util.find_spec("distributed") is not None
+    except (ImportError, ValueError):  # a broken or blocked entry in sys.modules
+        found = False
+    if not found:
+        raise EosfastError(_MISSING_DASK)
+
+
 def _import_distributed():
     try:
         import distributed
     except ImportError:
-        raise EosfastError("--scheduler needs dask.distributed, which is not installed: "
-                           "pip install 'eosfast[dask]'") from None
+        raise EosfastError(_MISSING_DASK) from None
     return distributed
 
 
@@ -176,8 +227,10 @@ def tile_source(scheduler: str, threads: int | None = None) -> TileSource:
     Returns
     -------
     callable
-        ``source(spec, todo)``: an iterator of ``(tile_index, arrays)`` in
-        completion order, each index of ``todo`` exactly once.
+        ``source(spec, todo, chunk=None)``: an iterator of ``(tile index,
+        iterations, payload)`` in completion order, each index of ``todo``
+        exactly once; ``payload`` is what :func:`eosfast.grid.tile_job`
+        returns for ``chunk``.
 
     Raises
     ------
@@ -185,6 +238,9 @@ def tile_source(scheduler: str, threads: int | None = None) -> TileSource:
         For a malformed string, an unreachable scheduler or a missing dask.
     """
     target = parse_scheduler(scheduler)
+    _check_distributed()
+    if target.is_local and _start_method() == "forkserver":
+        _start_forkserver()  # it imports while this process goes on
     _import_distributed()
     if not target.is_local:
         _probe(target)
@@ -196,6 +252,35 @@ def tile_source(scheduler: str, threads: int | None = None) -> TileSource:
         return _run(target, per_worker, spec, list(todo), chunk)
 
     return source
+
+
+def _start_method() -> str:
+    """How a local cluster starts its worker processes: ``forkserver`` where possible.
+
+    Forking this process itself would be fastest, but it runs dask's event
+    loop threads by then, and a fork of a threaded process can inherit a held
+    lock or a half-sent message: under load that hung runs here. Spawning is
+    safe but each worker imports dask, numpy, numba and eosfast anew (seconds).
+    The fork server is the middle way: one clean, single-threaded process
+    that imports them once (:func:`_start_forkserver`) and forks the workers.
+    """
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
+        else "spawn"
+
+
+def _start_forkserver() -> None:
+    """Start multiprocessing's fork server now, with dask and eosfast imported in it.
+
+    Called before this process imports dask itself, so the two import in
+    parallel. The server lives as long as this process and serves every later
+    local cluster too; dask's own choice of modules to preload comes too late
+    to replace ours, which is what we want.
+    """
+    import multiprocessing.forkserver  # POSIX only
+
+    multiprocessing.set_forkserver_preload(FORKSERVER_PRELOAD)
+    with suppress(Exception):  # dask starts it anyway when it needs it
+        multiprocessing.forkserver.ensure_running()
 
 
 def _probe(target: Scheduler) -> None:
@@ -211,7 +296,10 @@ def _probe(target: Scheduler) -> None:
 
 def _connect(target: Scheduler, threads_per_worker: int
              ) -> tuple[Client, LocalCluster | None]:
-    """A client of the target cluster (and the local cluster it started, if any)."""
+    """A client of the target cluster (and the local cluster it started, if any).
+
+    Returns once at least one worker (tcp) or all N workers (local) are up.
+    """
     import dask
     from distributed import Client, LocalCluster
 
@@ -221,21 +309,19 @@ def _connect(target: Scheduler, threads_per_worker: int
         except (OSError, TimeoutError) as exc:
             raise EosfastError(f"cannot connect to the dask scheduler at {target.address}: "
                                f"{exc}") from None
+        try:
+            client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+        except TimeoutError:
+            client.close()
+            raise EosfastError(f"no dask worker joined the scheduler at {target.address} "
+                               f"within {CONNECT_TIMEOUT:.0f} s; start some with "
+                               f"`dask worker {target.address}`") from None
         return client, None
-    # On Linux the worker processes are forked from this one: they inherit the
-    # imported modules and the kernels already loaded here, so the cluster is
-    # up in a fraction of a second instead of the seconds that spawning costs
-    # (each spawned worker imports dask, numpy, numba and loads the kernels
-    # again). The workers never touch the HDF5 file this process has open, and
-    # the grid kernel does not use Numba's threading layer, the two things
-    # that do not survive a fork. A worker restarted after a crash is spawned
-    # (dask's default), which is slower but equally correct.
-    method = "fork" if sys.platform.startswith("linux") else \
-        dask.config.get("distributed.worker.multiprocessing-method")
-    with dask.config.set({"distributed.worker.multiprocessing-method": method}), \
-            warnings.catch_warnings():
-        # Python >= 3.12 warns about any fork of a process that has threads
-        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+    config = {"distributed.worker.multiprocessing-method": _start_method(),
+              # the workers' statistical profiler samples every task's stack
+              # every 10 ms: nobody looks at it here, and it costs CPU
+              "distributed.worker.profile.enabled": False}
+    with dask.config.set(config):
         # Loopback only, no dashboards, a random scheduler port (several runs
         # may share the machine), and quiet: the private cluster's shutdown
         # chatter would tear the progress bar, and every failure that matters
@@ -243,6 +329,9 @@ def _connect(target: Scheduler, threads_per_worker: int
         cluster = LocalCluster(n_workers=target.n_workers, processes=True,
                                threads_per_worker=threads_per_worker, host="127.0.0.1",
                                scheduler_port=0, dashboard_address=None,
+                               # the scheduler's small HTTP server (health,
+                               # metrics) would take 8787 or warn: any free port
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                silence_logs=logging.CRITICAL)
     try:
         # results come straight from the workers, not relayed by the scheduler
@@ -258,9 +347,8 @@ def _warm(model: str, private: bool = False) -> str:
     """Run on each worker: compile (or load from Numba's cache) the model's kernels.
 
     ``Model.kernels`` is a cached property of the module-level model object, so
-    this happens once per worker process (or not at all in a worker forked
-    after the client loaded them); every tile after it reuses them. Returns the
-    worker's eosfast version for the client to compare.
+    this happens once per worker process; every tile after it reuses them.
+    Returns the worker's eosfast version for the client to compare.
 
     In a ``private`` (local:N) cluster the worker also ignores SIGINT: Ctrl-C
     in the terminal reaches the whole process group, and the client, not each
@@ -269,14 +357,14 @@ def _warm(model: str, private: bool = False) -> str:
     if private:
         with suppress(ValueError):  # only possible from the main thread
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _ = get_model(model).kernels
+    load_kernels(model)
     return __version__
 
 
 def _warm_workers(client: Client, model: str, private: bool) -> None:
     """Load the kernels on every worker up front and check eosfast's version there.
 
-    Workers that join later compile on their first tile instead (same result).
+    Workers that join later load them on their first task instead (same result).
     """
     versions = client.run(_warm, model, private, on_error="return")
     for worker, v in versions.items():
@@ -285,36 +373,87 @@ def _warm_workers(client: Client, model: str, private: bool) -> None:
                                f"{type(v).__name__}: {v}; install eosfast {__version__} "
                                "on every worker") from None
         if v != __version__:
-            # a different kernel could give a different file: refuse
+            # another kernel could give another file: refuse rather than mix
             raise EosfastError(f"dask worker {worker} runs eosfast {v}, this client "
                                f"{__version__}; install the same version everywhere")
 
 
-class _InFlight:
-    """The bound on tiles in flight: INFLIGHT_PER_THREAD per worker thread, refreshed."""
+def run_batch(tasks: Sequence[tuple], chunk: tuple[int, int] | None
+              ) -> list[tuple[int, dict]]:
+    """One dask task: :func:`eosfast.grid.tile_job` for each of several tiles.
 
-    def __init__(self, client: Client):
+    Encoded chunks come back as read-only uint8 arrays over the same memory
+    instead of ``bytes``: dask sends arrays as out-of-band buffers, while
+    ``bytes`` are copied into and out of the pickle stream (2 MB a tile, most
+    of it raw float chunks). h5py's ``write_direct_chunk`` takes either.
+    """
+    out = []
+    for task in tasks:
+        iterations, payload = tile_job(task, chunk)
+        out.append((iterations, {name: (np.frombuffer(v[0], np.uint8), v[1])
+                                 if isinstance(v, tuple) and isinstance(v[0], bytes) else v
+                                 for name, v in payload.items()}))
+    return out
+
+
+def batch_size(ntiles: int, threads: int, tile_points: int) -> int:
+    """Tiles per task: about TASKS_PER_THREAD tasks per worker thread.
+
+    At least 1, and at most MAX_BATCH_POINTS grid points in a task.
+    """
+    cap = max(1, MAX_BATCH_POINTS // max(tile_points, 1))
+    return max(1, min(cap, math.ceil(ntiles / (TASKS_PER_THREAD * max(threads, 1)))))
+
+
+def _quiet_dask_logs() -> Callable[[], None]:
+    """Raise dask's stderr handlers to CRITICAL; return the function that restores them.
+
+    dask attaches its own handlers to ``distributed`` and to some of its
+    children (``distributed.client``), so the loggers' levels do not reach
+    records that propagate: the handlers' do.
+    """
+    changed = []
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name != "distributed" and not name.startswith("distributed."):
+            continue
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.level < logging.CRITICAL:
+                changed.append((handler, handler.level))
+                handler.setLevel(logging.CRITICAL)
+
+    def restore() -> None:
+        for handler, level in changed:
+            handler.setLevel(level)
+
+    return restore
+
+
+def _total_threads(client: Client) -> int:
+    return sum(client.nthreads().values())
+
+
+class _InFlight:
+    """The bound on tasks in flight: INFLIGHT_PER_THREAD per worker thread, refreshed."""
+
+    def __init__(self, client: Client, threads: int):
         self.client = client
-        self.when = -float("inf")
-        self.value = INFLIGHT_PER_THREAD
+        self.when = time.monotonic()
+        self.value = INFLIGHT_PER_THREAD * max(threads, 1)
 
     def __call__(self) -> int:
         now = time.monotonic()
         if now - self.when >= REFRESH_S:
             self.when = now
             with suppress(Exception):  # keep the last bound if the scheduler is slow
-                threads = sum(self.client.nthreads().values())
-                # at least a couple while no worker is connected yet: they wait
-                # on the scheduler and start as soon as one joins
-                self.value = max(INFLIGHT_PER_THREAD, INFLIGHT_PER_THREAD * threads)
+                self.value = INFLIGHT_PER_THREAD * max(_total_threads(self.client), 1)
         return self.value
 
 
 def _run(target: Scheduler, threads_per_worker: int, spec: GridSpec, todo: list[int],
          chunk: tuple[int, int] | None) -> Iterator[tuple[int, int, dict]]:
-    """Run :func:`eosfast.grid.tile_job` for the tiles ``todo`` on the cluster.
+    """Run the tiles ``todo`` on the cluster, in batches.
 
-    Yields ``(index, iterations, payload)`` as tiles finish, each index once.
+    Yields ``(index, iterations, payload)`` as tasks finish, each index once.
     With ``chunk`` the payload is the tile's encoded HDF5 chunks, compressed
     on the worker, which also makes the transfer to the client smaller.
     """
@@ -323,61 +462,74 @@ def _run(target: Scheduler, threads_per_worker: int, spec: GridSpec, todo: list[
     from distributed import KilledWorker, as_completed
 
     client = cluster = None
-    pending: dict = {}  # task key -> (future, tile index)
+    pending: dict = {}  # task key -> (future, batch number)
+    # Quiet dask in this process while the run lasts: when a scheduler or a
+    # worker goes away it logs its reconnection attempts, tracebacks included,
+    # which would tear the progress bar and bury the run's own one-line message
+    # (the run either recovers, or stops and says what happened).
+    restore_logs = _quiet_dask_logs()
     try:
-        if target.is_local:
-            _ = get_model(spec.model).kernels  # load once here; forked workers inherit them
         client, cluster = _connect(target, threads_per_worker)
         _warm_workers(client, spec.model, private=target.is_local)
+        threads = _total_threads(client)
+        size = batch_size(len(todo), threads, spec.tile[0] * spec.tile[1])
+        batches = [todo[i:i + size] for i in range(0, len(todo), size)]
         # One name per run: keys never collide with an earlier (maybe cancelled)
         # run of the same grid on a long-lived cluster.
-        name = f"eosfast-tile-{uuid.uuid4().hex}"
-        attempts: dict[int, int] = {}
-        queue = iter(todo)
-        limit = _InFlight(client)
-        # results are fetched in the background while the client writes HDF5
-        done = as_completed(loop=client.loop, with_results=True, raise_errors=False)
+        name = f"eosfast-tiles-{uuid.uuid4().hex}"
+        attempts = [0] * len(batches)
+        queue = iter(range(len(batches)))
+        limit = _InFlight(client, threads)
+        done = as_completed(loop=client.loop)
 
-        def submit(index: int) -> None:
-            attempt = attempts.get(index, 0)
-            fut = client.submit(tile_job, spec.tile_task(index), chunk, pure=True,
-                                key=(name, index, attempt), retries=TASK_RETRIES)
-            pending[fut.key] = (fut, index)
+        def submit(b: int) -> None:
+            tasks = [spec.tile_task(index) for index in batches[b]]
+            fut = client.submit(run_batch, tasks, chunk, pure=True,
+                                key=(name, b, attempts[b]), retries=TASK_RETRIES)
+            pending[fut.key] = (fut, b)
             done.add(fut)
 
         def refill() -> None:
-            for index in queue:
-                submit(index)
+            for b in queue:
+                submit(b)
                 if len(pending) >= limit():
                     break
 
         refill()
-        for fut, result in done:
-            _, index = pending.pop(fut.key)
-            if fut.status == "finished":
-                refill()  # before the yield: workers keep busy while the client writes
-                iterations, payload = result
+        for fut in done:
+            _, b = pending.pop(fut.key)
+            try:
+                # fetched here, one task at a time, rather than gathered eagerly:
+                # finished results wait on the workers, not in this process
+                results = fut.result()
+            except KilledWorker as exc:
+                if attempts[b] >= RESUBMITS:
+                    raise EosfastError(f"tiles {batches[b]} kept killing dask workers "
+                                       f"({exc}); the finished tiles are saved, rerun with "
+                                       "--resume") from None
+                attempts[b] += 1
+                submit(b)
+                continue
+            except Exception as exc:
+                if fut.status == "cancelled" or client.status != "running":
+                    raise EosfastError(f"lost the dask cluster ({exc or 'task cancelled'}); "
+                                       "the finished tiles are saved, rerun with "
+                                       "--resume") from None
+                raise  # an error in tile_job itself, after TASK_RETRIES: a bug
+            refill()  # before the yields: workers keep busy while the client writes
+            for index, (iterations, payload) in zip(batches[b], results, strict=True):
                 yield index, iterations, payload
-                continue
-            exc = result[1] if isinstance(result, tuple) else result
-            if isinstance(exc, KilledWorker) and attempts.get(index, 0) < RESUBMITS:
-                attempts[index] = attempts.get(index, 0) + 1
-                submit(index)
-                continue
-            if isinstance(exc, KilledWorker):
-                raise EosfastError(f"tile {index} kept killing dask workers ({exc}); the "
-                                   "finished tiles are saved, rerun with --resume") from None
-            if fut.status == "cancelled":
-                raise EosfastError(f"lost the dask cluster ({exc or 'tile cancelled'}); the "
-                                   "finished tiles are saved, rerun with --resume") from None
-            # an error in tile_job itself, after TASK_RETRIES: a bug, keep its traceback
-            raise exc.with_traceback(result[2]) if isinstance(result, tuple) else exc
     finally:
-        if client is not None:
-            with suppress(Exception):
-                client.cancel([f for f, _ in pending.values()])
-            with suppress(Exception):
-                client.close(timeout=10)
-        if cluster is not None:
-            with suppress(Exception):
-                cluster.close(timeout=10)
+        # Closing the client releases its tasks on the scheduler (a remote
+        # cluster stops computing tiles nobody will read). Every call has a
+        # timeout, and none is made while the interpreter is exiting: dask's
+        # own exit handlers close the cluster then, and its event loop may be
+        # gone already (a generator left open by an error is closed that late).
+        if not sys.is_finalizing():
+            if client is not None:
+                with suppress(Exception):
+                    client.close(timeout=CLOSE_TIMEOUT)
+            if cluster is not None:
+                with suppress(Exception):
+                    cluster.close(timeout=CLOSE_TIMEOUT)
+        restore_logs()

@@ -218,6 +218,17 @@ def tile_job(task: tuple, chunk: tuple[int, int] | None = None
     return iterations, (store.encode_tile(arrays, chunk) if chunk else arrays)
 
 
+def load_kernels(model: str) -> None:
+    """Compile, or load from Numba's on-disk cache, the grid kernel of ``model`` here.
+
+    ``Model.kernels`` only builds the Numba dispatchers; the machine code is
+    made on the first call. So call it once, on a one-point tile with the
+    argument types of every real tile (one specialisation, reused by all).
+    """
+    one = np.ones(1)
+    compute_tile(model, one, one, 0.5, 1, 1e-12, 1e3)
+
+
 def default_threads() -> int:
     """Cores this process may run on."""
     try:
@@ -414,7 +425,7 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, source,
         except OSError as exc:
             part.unlink(missing_ok=True)
             raise EosfastError(f"cannot write {part}: {exc.strerror or exc}") from None
-    _ = get_model(spec.model).kernels  # compile or load before the clock starts
+    load_kernels(spec.model)  # compile or load before the clock starts
     t0 = time.perf_counter()
     iterations = 0
     try:
@@ -433,9 +444,10 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, source,
                 if progress:
                     progress(ndone, total)
         except KeyboardInterrupt:
-            gen.close()
             raise Interrupted(f"interrupted: {ndone} of {total} tiles saved in {part}; "
                               "rerun with --resume to finish") from None
+        finally:
+            gen.close()  # stop the workers (threads or a cluster) on any exit
         store.finish(f)
         counts = outcome_counts(f["status"][:])
     finally:
