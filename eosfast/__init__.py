@@ -4,14 +4,26 @@ Implements and extends Zhu, Wang, Wang, Zhou, Ge, "Understanding
 Edge-of-Stability Training Dynamics with a Minimalist Example" (ICLR 2023).
 """
 
+import os as _os
+
+# In a source checkout, kernels/ and cli/ sit beside eosfast/ (setup.cfg maps
+# them to eosfast.kernels and eosfast.cli on install). When Python imports this
+# folder directly (``python -c`` in the checkout shadows an installed copy),
+# let the subpackages resolve there too.
+_here = _os.path.dirname(_os.path.abspath(__file__))
+_root = _os.path.dirname(_here)
+if not _os.path.isdir(_os.path.join(_here, "kernels")) and all(
+        _os.path.isfile(_os.path.join(_root, d, "__init__.py")) for d in ("kernels", "cli")):
+    __path__.append(_root)
+
 from . import _numba_env  # noqa: F401  (must precede any Numba import)
 from ._version import __version__
 from .bifurcation import (
-                          Bifurcation,
-                          bifurcation,
-                          lyapunov_exponents,
-                          lyapunov_spectrum,
-                          read_bifurcation,
+    Bifurcation,
+    bifurcation,
+    lyapunov_exponents,
+    lyapunov_spectrum,
+    read_bifurcation,
 )
 from .errors import EosfastError
 from .frame import info, read_frame

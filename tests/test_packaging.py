@@ -32,3 +32,16 @@ def test_no_hard_coded_fastmath():
         if path.name != "config.py":
             assert "fastmath" not in text, path
     assert '"fastmath": False' in (ROOT / "kernels" / "config.py").read_text()
+
+
+def test_source_checkout_imports_subpackages():
+    """``python -c`` in the checkout imports this folder's eosfast (it shadows an
+    installed copy), and eosfast.kernels / eosfast.cli must still resolve."""
+    code = ("import eosfast, eosfast.kernels.grid, eosfast.cli.main; "
+            "print(eosfast.__file__); print(eosfast.kernels.grid.__file__)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    pkg, kern = r.stdout.split()
+    assert Path(pkg).parent == ROOT / "eosfast"
+    assert Path(kern).parent == ROOT / "kernels"
