@@ -24,7 +24,7 @@ import numpy as np
 from . import store
 from .errors import EosfastError, Interrupted
 from .models import get_model
-from .result import FIELDS, GridResult, GridRun, outcome_counts
+from .result import FIELDS, GridResult, GridRun
 
 #: Bytes per grid point over all result arrays (int8 + int32 + int16 + 4 float64).
 BYTES_PER_POINT = sum(np.dtype(dt).itemsize for dt, _ in FIELDS.values())
@@ -409,9 +409,8 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, source,
             params = store.read_params(g, out)
             if not _same_result(params, spec):
                 raise EosfastError(f"{out} was made with other parameters; cannot resume")
-            status = g["status"][:]
-        return GridRun(out, spec.shape, outcome_counts(status), 0, 0.0, spec.ntiles,
-                       spec.ntiles)
+            counts = store.count_outcomes(g)
+        return GridRun(out, spec.shape, counts, 0, 0.0, spec.ntiles, spec.ntiles)
     else:
         if out.exists() and not force:
             raise EosfastError(f"{out} exists; use --force to replace it")
@@ -449,7 +448,7 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, source,
         finally:
             gen.close()  # stop the workers (threads or a cluster) on any exit
         store.finish(f)
-        counts = outcome_counts(f["status"][:])
+        counts = store.count_outcomes(f)
     finally:
         f.close()
     os.replace(part, out)

@@ -25,7 +25,7 @@ import numpy as np
 
 from ._version import __version__
 from .errors import EosfastError
-from .result import FIELDS, GridResult
+from .result import FIELDS, GridResult, outcome_counts
 
 #: Values that mark "not computed yet" in a partial file.
 FILL = {"status": -128, "steps": -1, "period": -1}
@@ -154,6 +154,15 @@ def finish(f: h5py.File) -> None:
     """Mark the file complete (every tile written)."""
     f.attrs["complete"] = np.int8(1)
     f.flush()
+
+
+def count_outcomes(f: h5py.File) -> dict[str, int]:
+    """Points per outcome in a result file, read one eta slice at a time."""
+    total: dict[str, int] = {}
+    for e in range(f["status"].shape[0]):
+        for k, v in outcome_counts(f["status"][e]).items():
+            total[k] = total.get(k, 0) + v
+    return total
 
 
 def read_params(f: h5py.File, path) -> dict:
