@@ -16,7 +16,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +63,6 @@ class GridSpec:
     max_period: int
     period_tol: float
     tile: tuple[int, int]
-    extra: dict = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -80,7 +79,7 @@ class GridSpec:
             "res_x": int(self.x0.size), "res_y": int(self.y0.size),
             "eta": [float(e) for e in self.eta], "steps": self.steps, "tol": self.tol,
             "escape": self.escape, "max_period": self.max_period,
-            "period_tol": self.period_tol, "tile": list(self.tile), **self.extra,
+            "period_tol": self.period_tol, "tile": list(self.tile),
         }
 
     def tile_slices(self, index: int) -> tuple[int, slice, slice]:
