@@ -98,16 +98,24 @@ class GridSpec:
                 self.tol, self.escape, self.max_period, self.period_tol)
 
 
-def _finite_pair(name: str, pair) -> tuple[float, float]:
+def finite_pair(name: str, pair, ordered: bool = True) -> tuple[float, float]:
+    """Two finite floats (``LO < HI`` when ``ordered``), or :class:`EosfastError`."""
     try:
         lo, hi = (float(v) for v in pair)
     except (TypeError, ValueError):
-        raise EosfastError(f"{name} must be two numbers LO HI") from None
+        raise EosfastError(f"{name} must be two numbers, got {pair!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise EosfastError(f"{name} must be finite, got {lo} {hi}")
-    if not lo < hi:
+    if ordered and not lo < hi:
         raise EosfastError(f"{name} needs LO < HI, got {lo} {hi}")
     return lo, hi
+
+
+def _positive_float(name: str, value) -> float:
+    v = float(value)
+    if not (math.isfinite(v) and v > 0):
+        raise EosfastError(f"{name} must be positive and finite, got {v}")
+    return v
 
 
 def _positive_int(name: str, value, upper: int | None = None) -> int:
@@ -136,13 +144,13 @@ def make_spec(model: str = "zhu4", res: int = 1024, *, res_x: int | None = None,
     res = _positive_int("res", res)
     nx = _positive_int("res_x", res if res_x is None else res_x)
     ny = _positive_int("res_y", res if res_y is None else res_y)
-    xr = _finite_pair("x_range", x_range)
-    yr = _finite_pair("y_range", y_range)
+    xr = finite_pair("x_range", x_range)
+    yr = finite_pair("y_range", y_range)
     etas: list[float] = []
     if eta is not None:
         etas += [float(eta)] if np.isscalar(eta) else [float(e) for e in eta]
     if eta_range is not None:
-        lo, hi = _finite_pair("eta_range", eta_range)
+        lo, hi = finite_pair("eta_range", eta_range)
         if eta_res is None:
             raise EosfastError("eta_range needs eta_res (the number of step sizes)")
         etas += list(np.linspace(lo, hi, _positive_int("eta_res", eta_res)))
@@ -150,20 +158,12 @@ def make_spec(model: str = "zhu4", res: int = 1024, *, res_x: int | None = None,
         raise EosfastError("eta_res needs eta_range")
     if not etas:
         etas = [0.2]
-    for e in etas:
-        if not (math.isfinite(e) and e > 0):
-            raise EosfastError(f"eta must be positive and finite, got {e}")
+    etas = [_positive_float("eta", e) for e in etas]
     steps = _positive_int("steps", steps, upper=np.iinfo(np.int32).max)
-    tol = float(tol)
-    if not (math.isfinite(tol) and tol > 0):
-        raise EosfastError(f"tol must be positive and finite, got {tol}")
-    escape = float(escape)
-    if not (math.isfinite(escape) and escape > 0):
-        raise EosfastError(f"escape must be positive and finite, got {escape}")
+    tol = _positive_float("tol", tol)
+    escape = _positive_float("escape", escape)
     max_period = _positive_int("max_period", max_period, upper=np.iinfo(np.int16).max)
-    period_tol = float(period_tol)
-    if not (math.isfinite(period_tol) and period_tol > 0):
-        raise EosfastError(f"period_tol must be positive and finite, got {period_tol}")
+    period_tol = _positive_float("period_tol", period_tol)
     if tile is None:
         tile = (TILE, TILE)
     elif np.isscalar(tile):

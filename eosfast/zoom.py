@@ -47,6 +47,7 @@ import numpy as np
 from ._version import __version__
 from .errors import EosfastError
 from .fractal import FractalResult, analyze
+from .grid import finite_pair
 
 #: Root attribute marking a zoom file.
 KIND = "eosfast.zoom"
@@ -231,7 +232,7 @@ def zoom(model: str = "zhu4", center: Sequence[float] = (3.2, 0.3), *, width: fl
     ZoomBoundaryWarning
         For each level without any boundary.
     """
-    center = _pair("center", center)
+    center = finite_pair("center", center, ordered=False)
     width = _positive("width", width)
     magnification = _positive("magnification", magnification)
     if magnification <= 1.0:
@@ -309,15 +310,6 @@ def zoom(model: str = "zhu4", center: Sequence[float] = (3.2, 0.3), *, width: fl
         result.images.append(Path(animation))
     return result
 
-
-def _pair(name: str, value: Sequence[float]) -> tuple[float, float]:
-    try:
-        a, b = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise EosfastError(f"{name} must be two numbers, got {value!r}") from None
-    if not (math.isfinite(a) and math.isfinite(b)):
-        raise EosfastError(f"{name} must be finite, got {value!r}")
-    return a, b
 
 
 def _positive(name: str, value: float) -> float:
