@@ -4,33 +4,36 @@ from __future__ import annotations
 
 import click
 
+from eosfast import defaults as D
+
 from .common import progress_reporter, quiet_option
 
-OBSERVABLES = ("P", "x", "y", "loss", "sharpness", "b")
+OBSERVABLES = D.OBSERVABLES
 
 
 @click.command("bifurcation")
-@click.option("--model", default="zhu4", show_default=True,
+@click.option("--model", default=D.MODEL, show_default=True,
               help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
-@click.option("--x0", type=float, default=1.2, show_default=True, help="Initial x.")
-@click.option("--y0", type=float, default=0.9, show_default=True, help="Initial y.")
-@click.option("--eta-range", nargs=2, type=float, default=(0.45, 0.99), show_default=True,
+@click.option("--x0", type=float, default=D.BIFURCATION_X0, show_default=True, help="Initial x.")
+@click.option("--y0", type=float, default=D.BIFURCATION_Y0, show_default=True, help="Initial y.")
+@click.option("--eta-range", nargs=2, type=float, default=D.BIFURCATION_ETA_RANGE,
+              show_default=True,
               metavar="LO HI", help="Step sizes linspace(LO, HI, --eta-res), ends included.")
-@click.option("--eta-res", type=int, default=1000, show_default=True,
+@click.option("--eta-res", type=int, default=D.BIFURCATION_ETA_RES, show_default=True,
               help="Number of step sizes.")
-@click.option("--burn", type=int, default=20000, show_default=True,
+@click.option("--burn", type=int, default=D.BURN, show_default=True,
               help="Steps discarded before recording.")
-@click.option("--record", type=int, default=2048, show_default=True, help="Steps recorded.")
+@click.option("--record", type=int, default=D.RECORD, show_default=True, help="Steps recorded.")
 @click.option("--observable", type=click.Choice(OBSERVABLES), default="P", show_default=True,
               help="What the orbit holds: P (product of the weights), x, y, loss, "
                    "sharpness, b = xy - 1.")
-@click.option("--tol", type=float, default=1e-12, show_default=True,
+@click.option("--tol", type=float, default=D.TOL, show_default=True,
               help="Converged when |1 - P| < tol.")
-@click.option("--escape", type=float, default=1e3, show_default=True,
+@click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
               help="Diverged when |x| or |y| > escape or not finite.")
-@click.option("--period-tol", type=float, default=1e-8, show_default=True,
+@click.option("--period-tol", type=float, default=D.PERIOD_TOL, show_default=True,
               help="Relative tolerance of the period test.")
-@click.option("--max-period", type=int, default=256, show_default=True,
+@click.option("--max-period", type=int, default=D.BIFURCATION_MAX_PERIOD, show_default=True,
               help="Largest period searched.")
 @click.option("-o", "--out", default="bifurcation.h5", show_default=True,
               help="Output HDF5 file.")

@@ -17,9 +17,10 @@ def _names() -> list[str]:
 @click.argument("name", metavar="NAME")
 @click.option("-o", "--outdir", "--out", "outdir", default=".", show_default=True,
               help="Folder for NAME.png (created if missing).")
+@click.option("--force", is_flag=True, help="Replace existing images.")
 @click.option("--quick", is_flag=True,
               help="Smaller grids and sweeps (seconds; same picture elements).")
-def figure(name, outdir, quick):
+def figure(name, outdir, force, quick):
     """Regenerate figure NAME of the paper as DIR/NAME.png (`all` for every one).
 
     Names: fig1, fig1c, fig2a, fig2b, fig3, fig5, fig6, fig7a, fig7b, fig7c,
@@ -28,6 +29,11 @@ def figure(name, outdir, quick):
     from eosfast.figures import make_figure
 
     t0 = time.perf_counter()
-    paths = make_figure(name, outdir, quick=quick)
+
+    def progress(k: int, n: int, which: str) -> None:
+        if n > 1:
+            click.echo(f"[{k}/{n}] {which} ...", err=True)
+
+    paths = make_figure(name, outdir, quick=quick, force=force, progress=progress)
     listed = ", ".join(str(p) for p in paths)
     click.echo(f"wrote {len(paths)} figure(s) in {time.perf_counter() - t0:.1f} s: {listed}")

@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from eosfast import defaults as D
+
 
 @click.command("fractal")
 @click.argument("path", type=click.Path(dir_okay=False))
@@ -15,17 +17,17 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               metavar="IMAGE", help="Also draw ln N against ln(1/eps) to IMAGE (png, pdf, ...).")
-@click.option("--split", type=click.Choice(["diverged", "converged"]), default="diverged",
+@click.option("--split", type=click.Choice(D.FRACTAL_SPLITS), default="diverged",
               show_default=True,
               help="Boundary measured: status -1 (or 1) against all the rest.")
-@click.option("--classes", type=click.Choice(["split", "outcome", "status"]),
+@click.option("--classes", type=click.Choice(D.FRACTAL_CLASSES),
               default="split", show_default=True,
               help="Classes of the basin entropy and fractality test: the two sides of "
                    "--split; converged / bounded / diverged; or every status code.")
 @click.option("--fit", nargs=2, type=int, default=None, metavar="LO HI",
               help="Box sides in pixels for the dimension fit (default: 4 to the largest "
                    "power of two <= size/16).")
-@click.option("--entropy-box", type=int, default=5, show_default=True,
+@click.option("--entropy-box", type=int, default=D.ENTROPY_BOX, show_default=True,
               help="Box side in pixels of the basin entropy.")
 @click.option("--radius", type=int, default=None,
               help="Ball radius in pixels of the fractality test (default min(20, size/50)).")
@@ -68,8 +70,8 @@ def _report(r) -> str:
 
 
 def _plot(result, path) -> None:
-    from eosfast.fractal import plot_box_counts
     from eosfast.plots import new_figure, save
+    from eosfast.plots.fractal import plot_box_counts
 
     fig = new_figure(5.0, 4.0)
     plot_box_counts(result, fig.subplots())

@@ -6,28 +6,30 @@ import sys
 
 import click
 
+from eosfast import defaults as D
+
 from .common import progress_reporter, quiet_option
 
 
 @click.command("grid")
-@click.option("--model", default="zhu4", show_default=True,
+@click.option("--model", default=D.MODEL, show_default=True,
               help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
-@click.option("--res", "res", type=int, default=1024, show_default=True,
+@click.option("--res", "res", type=int, default=D.RES, show_default=True,
               help="Points per axis (x and y).")
 @click.option("--res-x", type=int, default=None, help="Points along x0 (overrides --res).")
 @click.option("--res-y", type=int, default=None, help="Points along y0 (overrides --res).")
-@click.option("--x-range", nargs=2, type=float, default=(0.0, 4.0), show_default=True,
+@click.option("--x-range", nargs=2, type=float, default=D.X_RANGE, show_default=True,
               metavar="LO HI", help="x0 = linspace(LO, HI, res_x), ends included.")
-@click.option("--y-range", nargs=2, type=float, default=(0.0, 4.0), show_default=True,
+@click.option("--y-range", nargs=2, type=float, default=D.Y_RANGE, show_default=True,
               metavar="LO HI", help="y0 = linspace(LO, HI, res_y), ends included.")
 @click.option("--eta", type=float, multiple=True, help="A step size; repeatable (default 0.2).")
 @click.option("--eta-range", nargs=2, type=float, default=None, metavar="LO HI",
               help="Step sizes linspace(LO, HI, --eta-res).")
 @click.option("--eta-res", type=int, default=None, help="Number of step sizes in --eta-range.")
-@click.option("--steps", type=int, default=10000, show_default=True, help="Step cap.")
-@click.option("--tol", type=float, default=1e-12, show_default=True,
+@click.option("--steps", type=int, default=D.STEPS, show_default=True, help="Step cap.")
+@click.option("--tol", type=float, default=D.TOL, show_default=True,
               help="Converged when |1 - P| < tol.")
-@click.option("--escape", type=float, default=1e3, show_default=True,
+@click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
               help="Diverged when |x| or |y| > escape or not finite.")
 @click.option("-o", "--out", default="grid.h5", show_default=True, help="Output HDF5 file.")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")

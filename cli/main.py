@@ -71,10 +71,21 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def flag_spelling(command: click.Command | None) -> dict[str, str]:
+    """Python parameter name -> the long flag a user types (``eta_res`` -> ``--eta-res``)."""
+    out: dict[str, str] = {}
+    for p in getattr(command, "params", ()):
+        if isinstance(p, click.Option) and p.name:
+            longs = [o for o in p.opts if o.startswith("--")]
+            out[p.name] = longs[0] if longs else p.opts[0]
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the group, turning user errors into one line and exit 2."""
-    from eosfast.errors import EosfastError, Interrupted
+    from eosfast.errors import EosfastError, Interrupted, InvalidArgument
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         rv = cli.main(args=argv, prog_name="eosfast", standalone_mode=False)
     except click.exceptions.Abort:
@@ -82,6 +93,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except click.ClickException as exc:
         fail(exc.format_message(), exc.exit_code)
+    except InvalidArgument as exc:
+        name = next((a for a in argv if a in COMMANDS), None)
+        command = cli.get_command(None, name) if name else None
+        fail(exc.render(flag_spelling(command)))
     except EosfastError as exc:
         fail(str(exc))
     except Interrupted as exc:

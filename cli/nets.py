@@ -6,11 +6,13 @@ import sys
 
 import click
 
+from eosfast import defaults as D
+
 from .common import progress_reporter, quiet_option
 
 
 @click.command("nets")
-@click.option("--arch", type=click.Choice(["mlp5", "linear2", "scalar4"]), required=True,
+@click.option("--arch", type=click.Choice(D.ARCHS), required=True,
               help="Network: mlp5, linear2 or scalar4 (zhu4).")
 @click.option("--eta", type=float, multiple=True,
               help="A step size; repeatable (default: fig1's step sizes for ARCH).")
@@ -19,7 +21,7 @@ from .common import progress_reporter, quiet_option
               help="Record loss and sharpness every N steps (default: fig1's).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the initial weights and the Lanczos start vectors.")
-@click.option("--activation", type=click.Choice(["relu", "elu"]), default="elu",
+@click.option("--activation", type=click.Choice(D.ACTIVATIONS), default="elu",
               show_default=True, help="Hidden activation of mlp5.")
 @click.option("-o", "--out", default="nets.h5", show_default=True, help="Output HDF5 file.")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import click
 
+from eosfast import defaults as D
+
 
 @click.command("trajectory")
-@click.option("--model", default="zhu4", show_default=True,
+@click.option("--model", default=D.MODEL, show_default=True,
               help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
-@click.option("--x0", type=float, default=2.5, show_default=True, help="Initial x.")
-@click.option("--y0", type=float, default=0.35, show_default=True, help="Initial y.")
-@click.option("--eta", type=float, default=0.2, show_default=True, help="Step size.")
-@click.option("--steps", type=int, default=10000, show_default=True,
+@click.option("--x0", type=float, default=D.TRAJECTORY_X0, show_default=True, help="Initial x.")
+@click.option("--y0", type=float, default=D.TRAJECTORY_Y0, show_default=True, help="Initial y.")
+@click.option("--eta", type=float, default=D.ETA, show_default=True, help="Step size.")
+@click.option("--steps", type=int, default=D.STEPS, show_default=True,
               help="Steps T (stops early only on divergence).")
-@click.option("--escape", type=float, default=1e3, show_default=True,
+@click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
               help="Diverged when |x| or |y| > escape or not finite.")
 @click.option("-o", "--out", default="trajectory.h5", show_default=True,
               help="Output HDF5 file.")

@@ -8,25 +8,29 @@ from pathlib import Path
 
 import click
 
+from eosfast import defaults as D
+
 from .common import progress_reporter, quiet_option
 
 
 @click.command("zoom")
-@click.option("--model", default="zhu4", show_default=True,
+@click.option("--model", default=D.MODEL, show_default=True,
               help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
-@click.option("--center", nargs=2, type=float, default=(3.2, 0.3), show_default=True,
+@click.option("--center", nargs=2, type=float, default=D.ZOOM_CENTER, show_default=True,
               metavar="X Y", help="The point (x0, y0) to zoom into.")
-@click.option("--width", type=float, default=0.4, show_default=True,
+@click.option("--width", type=float, default=D.ZOOM_WIDTH, show_default=True,
               help="Side of the level-0 window (default: the paper's Fig. 7a window).")
-@click.option("--magnification", "-m", type=float, default=4.0, show_default=True,
+@click.option("--magnification", "-m", type=float, default=D.ZOOM_MAGNIFICATION, show_default=True,
               help="Zoom factor from one level to the next.")
-@click.option("--levels", type=int, default=6, show_default=True, help="Number of levels.")
-@click.option("--res", type=int, default=1024, show_default=True, help="Points per axis per level.")
-@click.option("--eta", type=float, default=0.2, show_default=True, help="Step size.")
-@click.option("--steps", type=int, default=10000, show_default=True, help="Step cap.")
-@click.option("--tol", type=float, default=1e-12, show_default=True,
+@click.option("--levels", type=int, default=D.ZOOM_LEVELS, show_default=True,
+              help="Number of levels.")
+@click.option("--res", type=int, default=D.ZOOM_RES, show_default=True,
+              help="Points per axis per level.")
+@click.option("--eta", type=float, default=D.ETA, show_default=True, help="Step size.")
+@click.option("--steps", type=int, default=D.STEPS, show_default=True, help="Step cap.")
+@click.option("--tol", type=float, default=D.TOL, show_default=True,
               help="Converged when |1 - P| < tol.")
-@click.option("--escape", type=float, default=1e3, show_default=True,
+@click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
               help="Diverged when |x| or |y| > escape or not finite.")
 @click.option("--track", is_flag=True,
               help="Re-centre each level on the boundary point nearest the previous centre.")

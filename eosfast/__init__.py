@@ -1,10 +1,33 @@
 """eosfast: gradient-descent dynamics at large step sizes, compiled.
 
 Implements and extends Zhu, Wang, Wang, Zhou, Ge, "Understanding
-Edge-of-Stability Training Dynamics with a Minimalist Example" (ICLR 2023).
+Edge-of-Stability Training Dynamics with a Minimalist Example" (ICLR 2023):
+Numba kernels iterate the GD map of minimalist models over dense grids of
+initial points and step sizes, results go to HDF5 files that h5py, xarray
+and pandas read, and analysis modules measure basins, orbits and fractals.
+
+Entry points (each loaded on first use, so ``import eosfast`` is instant):
+
+- computing: :func:`grid`, :func:`trajectory`, :func:`bifurcation`,
+  :func:`adaptivity`, :func:`zoom`, :func:`run_nets`;
+- reading: :func:`read_grid`, :func:`read_frame`, :func:`info`,
+  :func:`read_trajectory`, :func:`read_bifurcation`, :func:`read_zoom`,
+  :func:`read_nets`;
+- models and measures: :data:`MODELS`, :func:`get_model`, :func:`sharpness`,
+  :func:`loss`, :func:`eos_minimum`;
+- analysis modules: :mod:`eosfast.fractal`, :mod:`eosfast.lyapunov`,
+  :mod:`eosfast.cycles`, :mod:`eosfast.plots`, :mod:`eosfast.figures`.
+
+Command line: ``eosfast --help``.
 """
 
+from __future__ import annotations
+
+import importlib
 import os as _os
+import sys as _sys
+import types as _types
+from typing import Any
 
 # In a source checkout, kernels/ and cli/ sit beside eosfast/ (setup.cfg maps
 # them to eosfast.kernels and eosfast.cli on install). When Python imports this
@@ -16,27 +39,62 @@ if not _os.path.isdir(_os.path.join(_here, "kernels")) and all(
         _os.path.isfile(_os.path.join(_root, d, "__init__.py")) for d in ("kernels", "cli")):
     __path__.append(_root)
 
-from . import _numba_env  # noqa: F401  (must precede any Numba import)
-from ._version import __version__
-from .bifurcation import (
-    Bifurcation,
-    bifurcation,
-    lyapunov_exponents,
-    lyapunov_spectrum,
-    read_bifurcation,
-)
-from .errors import EosfastError
-from .frame import info, read_frame
-from .grid import grid
-from .measures import eos_minimum, loss, sharpness
-from .models import MODELS, Model, get_model
-from .nets import late_pca, read_nets, run_nets
-from .result import GridResult, GridRun
-from .store import read_grid
-from .trajectory import Trajectory, read_trajectory, trajectory
+from ._version import __version__  # noqa: E402
+from .errors import EosfastError, Interrupted, InvalidArgument  # noqa: E402
 
-__all__ = ["__version__", "EosfastError", "MODELS", "Model", "get_model", "grid",
-           "GridResult", "GridRun", "read_grid", "read_frame", "info",
-           "sharpness", "loss", "eos_minimum", "trajectory", "Trajectory", "read_trajectory",
-           "bifurcation", "Bifurcation", "read_bifurcation", "lyapunov_exponents",
-           "lyapunov_spectrum", "run_nets", "read_nets", "late_pca"]
+#: Public name -> module that defines it (loaded on first access, PEP 562).
+_EXPORTS: dict[str, str] = {
+    "grid": "grid", "GridResult": "result", "GridRun": "result",
+    "read_grid": "readers", "read_frame": "readers", "info": "info",
+    "MODELS": "models", "Model": "models", "get_model": "models",
+    "sharpness": "measures", "loss": "measures", "eos_minimum": "measures",
+    "Status": "status",
+    "trajectory": "trajectory", "Trajectory": "trajectory", "read_trajectory": "trajectory",
+    "bifurcation": "bifurcation", "Bifurcation": "bifurcation",
+    "read_bifurcation": "bifurcation",
+    "adaptivity": "adaptivity", "Adaptivity": "adaptivity",
+    "lyapunov_exponents": "lyapunov", "lyapunov_spectrum": "lyapunov",
+    "periodic_orbit": "cycles", "period_doublings": "cycles",
+    "zoom": "zoom", "read_zoom": "zoom",
+    "run_nets": "nets", "read_nets": "nets", "late_pca": "nets",
+}
+
+#: Submodules reachable as attributes (``eosfast.fractal.analyze``).
+_SUBMODULES = ("fractal", "plots", "figures", "lyapunov", "cycles", "store", "validate",
+               "kernels", "executors", "tiles", "models", "readers", "zoom", "nets",
+               "trajectory", "bifurcation", "adaptivity", "defaults", "status", "measures",
+               "result", "distributed", "bench")
+
+__all__ = ["__version__", "EosfastError", "InvalidArgument", "Interrupted", *_EXPORTS]
+
+
+class _Package(_types.ModuleType):
+    """The package module: ``eosfast.grid`` stays the function once ``eosfast/grid.py`` loads.
+
+    Importing a submodule sets it as an attribute of its package; for the
+    submodules named after the function they export (grid, trajectory,
+    bifurcation, adaptivity, zoom, info) the function is kept instead.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, _types.ModuleType) and _EXPORTS.get(name) == name \
+                and hasattr(value, name):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'eosfast' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS, *_SUBMODULES})

@@ -11,8 +11,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .grid import compute_tile, default_threads, grid, make_spec
+from . import defaults, validate
+from .grid import grid, make_spec
 from .models import get_model
+from .result import Result
+from .tiles import load_kernels
 
 
 def _ipow(x: np.ndarray, n: int) -> np.ndarray:
@@ -23,8 +26,9 @@ def _ipow(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def numpy_grid(x0: np.ndarray, y0: np.ndarray, eta: float, model: str = "zhu4",
-               steps: int = 10000, tol: float = 1e-12, escape: float = 1e3
+def numpy_grid(x0: np.ndarray, y0: np.ndarray, eta: float, model: str = defaults.MODEL,
+               steps: int = defaults.STEPS, tol: float = defaults.TOL,
+               escape: float = defaults.ESCAPE
                ) -> tuple[np.ndarray, np.ndarray]:
     """The same map and stopping rules as the grid kernel, in vectorised NumPy.
 
@@ -72,8 +76,8 @@ def numpy_grid(x0: np.ndarray, y0: np.ndarray, eta: float, model: str = "zhu4",
     return status, nsteps
 
 
-@dataclass
-class BenchResult:
+@dataclass(repr=False)
+class BenchResult(Result):
     """Iterations per second of each implementation, measured in one run."""
 
     model: str
@@ -102,6 +106,11 @@ class BenchResult:
         d["thread_scaling"] = self.thread_scaling
         return d
 
+    def summary(self) -> str:
+        return (f"{self.model}: {self.eosfast_n:.3g} it/s on {self.threads} threads, "
+                f"{self.speedup_numpy:.1f}x NumPy, 1 -> {self.threads} threads "
+                f"{self.thread_scaling:.2f}x")
+
     def report(self) -> str:
         return "\n".join([
             f"grid kernel, model {self.model}, {self.points} points "
@@ -114,7 +123,8 @@ class BenchResult:
         ])
 
 
-def bench(model: str = "zhu4", res: int = 1024, eta: float = 0.2, steps: int = 10000,
+def bench(model: str = defaults.MODEL, res: int = defaults.RES, eta: float = defaults.ETA,
+          steps: int = defaults.STEPS,
           threads: int | None = None, numpy_res: int | None = None,
           repeat: int = 3) -> BenchResult:
     """Time the grid kernel (1 and ``threads`` threads) and NumPy on the default case.
@@ -131,10 +141,11 @@ def bench(model: str = "zhu4", res: int = 1024, eta: float = 0.2, steps: int = 1
     repeat : int
         Best of ``repeat`` timings for each implementation.
     """
-    threads = default_threads() if threads is None else threads
-    numpy_res = numpy_res or res
-    spec = make_spec(model, 64, eta=eta, steps=steps)
-    compute_tile(*spec.tile_task(0))  # compile / load the cache outside the timing
+    threads = validate.threads("threads", threads)
+    repeat = validate.integer("repeat", repeat, hi=1000)
+    numpy_res = validate.integer("numpy_res", numpy_res or res)
+    make_spec(model, res, eta=eta, steps=steps)  # validate before timing anything
+    load_kernels(model)  # compile / load the cache outside the timing
 
     def rate(n_threads):
         best, its = np.inf, 0

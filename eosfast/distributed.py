@@ -1,7 +1,7 @@
 """Run the tiles of :func:`eosfast.grid` on a dask.distributed cluster.
 
 ``eosfast.grid(..., scheduler=ADDRESS)`` (``eosfast grid --scheduler ADDRESS``)
-sends the tiles, as calls of the module-level :func:`eosfast.grid.tile_job`
+sends the tiles, as calls of the module-level :func:`eosfast.tiles.tile_job`
 with small picklable arguments, to dask workers and gets each tile back (its
 arrays, or its HDF5 chunks already compressed on the worker). Everything
 else stays on the client: it alone writes the HDF5 file (one writer), draws
@@ -68,7 +68,8 @@ import numpy as np
 
 from ._version import __version__
 from .errors import EosfastError
-from .grid import GridSpec, default_threads, load_kernels, tile_job
+from .tiles import GridSpec, load_kernels, tile_job
+from .validate import cores as default_threads
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client, LocalCluster
@@ -115,14 +116,9 @@ REFRESH_S = 2.0
 #: Modules the fork server of local clusters imports once for all its workers:
 #: dask, eosfast, and the Numba modules that a process's first kernel load
 #: imports (most of that load's cost). A name that does not exist is skipped.
-FORKSERVER_PRELOAD = ["distributed", "eosfast.distributed", "eosfast._kernels",
+FORKSERVER_PRELOAD = ["distributed", "eosfast.distributed", "eosfast.kernels.cpu",
                       "numba.np.arraymath", "numba.cpython.charseq",
                       "numba.core.typing.cffi_utils", "numba.core.inline_closurecall"]
-
-#: ``source(spec, todo, chunk)`` -> iterator of ``(tile index, iterations, payload)``.
-TileSource = Callable[[GridSpec, Sequence[int], "tuple[int, int] | None"],
-                      Iterator[tuple[int, int, dict]]]
-
 
 @dataclass(frozen=True)
 class Scheduler:
@@ -205,12 +201,12 @@ def _import_distributed():
     return distributed
 
 
-def tile_source(scheduler: str, threads: int | None = None) -> TileSource:
-    """A tile source for :func:`eosfast.grid` that computes on a dask cluster.
+class DaskExecutor:
+    """An executor (:mod:`eosfast.executors`) that computes tiles on a dask cluster.
 
     The string is checked, and a remote scheduler's port probed, here, before
     :func:`eosfast.grid` creates any file; the cluster itself is started (or
-    connected to) when the source is first iterated and closed when the
+    connected to) when :meth:`run` is first iterated and closed when the
     iteration ends, however it ends (done, error, Ctrl-C, generator closed).
 
     Parameters
@@ -224,34 +220,27 @@ def tile_source(scheduler: str, threads: int | None = None) -> TileSource:
         processes (default: all cores). Ignored for tcp, where each worker's
         ``--nthreads`` decides.
 
-    Returns
-    -------
-    callable
-        ``source(spec, todo, chunk=None)``: an iterator of ``(tile index,
-        iterations, payload)`` in completion order, each index of ``todo``
-        exactly once; ``payload`` is what :func:`eosfast.grid.tile_job`
-        returns for ``chunk``.
-
     Raises
     ------
     EosfastError
         For a malformed string, an unreachable scheduler or a missing dask.
     """
-    target = parse_scheduler(scheduler)
-    _check_distributed()
-    if target.is_local and _start_method() == "forkserver":
-        _start_forkserver()  # it imports while this process goes on
-    _import_distributed()
-    if not target.is_local:
-        _probe(target)
-    total = default_threads() if threads is None else int(threads)
-    per_worker = max(1, total // target.n_workers) if target.is_local else 0
 
-    def source(spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None = None
-               ) -> Iterator[tuple[int, int, dict]]:
-        return _run(target, per_worker, spec, list(todo), chunk)
+    def __init__(self, scheduler: str, threads: int | None = None):
+        self.target = parse_scheduler(scheduler)
+        _check_distributed()
+        if self.target.is_local and _start_method() == "forkserver":
+            _start_forkserver()  # it imports while this process goes on
+        _import_distributed()
+        if not self.target.is_local:
+            _probe(self.target)
+        total = default_threads() if threads is None else int(threads)
+        self.per_worker = max(1, total // self.target.n_workers) if self.target.is_local else 0
 
-    return source
+    def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None = None
+            ) -> Iterator[tuple[int, int, dict]]:
+        """``(tile index, iterations, payload)`` in completion order, each index once."""
+        return _run(self.target, self.per_worker, spec, list(todo), chunk)
 
 
 def _start_method() -> str:
@@ -380,7 +369,7 @@ def _warm_workers(client: Client, model: str, private: bool) -> None:
 
 def run_batch(tasks: Sequence[tuple], chunk: tuple[int, int] | None
               ) -> list[tuple[int, dict]]:
-    """One dask task: :func:`eosfast.grid.tile_job` for each of several tiles.
+    """One dask task: :func:`eosfast.tiles.tile_job` for each of several tiles.
 
     Encoded chunks come back as read-only uint8 arrays over the same memory
     instead of ``bytes``: dask sends arrays as out-of-band buffers, while

@@ -88,14 +88,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 
-from eosfast.errors import EosfastError
-from eosfast.kernels.config import JIT
+from .defaults import FRACTAL_CLASSES as CLASSES
+from .defaults import FRACTAL_SPLITS as SPLITS
+from .errors import EosfastError
+from .result import Result
+from .status import Status
 
 #: ``S_bb`` of a smooth boundary in 2-D, for balls (Puy et al. 2021).
 SMOOTH_SBB_2D = 0.4395093
@@ -105,8 +106,6 @@ BIAS_COEF, BIAS_EXP = 0.224, -1.006
 #: Fewest boxes along the shorter side at the largest default fit scale.
 MIN_BOXES = 16
 
-SPLITS = ("diverged", "converged")
-CLASSES = ("split", "outcome", "status")
 
 
 # ----------------------------------------------------------------------------
@@ -114,8 +113,8 @@ CLASSES = ("split", "outcome", "status")
 # ----------------------------------------------------------------------------
 
 
-@dataclass
-class FractalResult:
+@dataclass(repr=False)
+class FractalResult(Result):
     """Everything :func:`analyze` measures on one raster.
 
     Attributes
@@ -293,7 +292,7 @@ def boundary_mask(raster: np.ndarray, split: str = "diverged") -> np.ndarray:
         return raster
     if split not in SPLITS:
         raise EosfastError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
-    return raster == (-1 if split == "diverged" else 1)
+    return raster == (Status.DIVERGED if split == "diverged" else Status.CONVERGED)
 
 
 def class_labels(raster: np.ndarray, classes: str = "split",
@@ -319,7 +318,8 @@ def class_labels(raster: np.ndarray, classes: str = "split",
     if raster.dtype == np.bool_ or classes == "split":
         lab = boundary_mask(raster, split).astype(np.int8)
     elif classes == "outcome":
-        lab = np.where(raster == 1, 0, np.where(raster == -1, 2, 1)).astype(np.int8)
+        lab = np.where(raster == Status.CONVERGED, 0,
+                       np.where(raster == Status.DIVERGED, 2, 1)).astype(np.int8)
     elif classes == "status":
         lab = raster.astype(np.int64)
     else:
@@ -458,8 +458,19 @@ def box_counts(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array(sizes, dtype=np.int64), np.array(counts, dtype=np.int64)
 
 
-def box_dimension(mask: np.ndarray, fit: tuple[int, int] | None = None
-                  ) -> tuple[float, float, float, tuple[int, int], np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class BoxDimension:
+    """What :func:`box_dimension` measures (see it for the definitions)."""
+
+    dimension: float
+    err: float
+    stderr: float
+    fit: tuple[int, int]
+    sizes: np.ndarray
+    counts: np.ndarray
+
+
+def box_dimension(mask: np.ndarray, fit: tuple[int, int] | None = None) -> BoxDimension:
     """Box-counting dimension of the boundary of ``mask``.
 
     Parameters
@@ -471,20 +482,18 @@ def box_dimension(mask: np.ndarray, fit: tuple[int, int] | None = None
 
     Returns
     -------
-    D, err, stderr : float
-        Slope of ``ln N`` against ``ln(1/s)``, its error, its standard error
-        (NaN when fewer than 2 scales with ``N > 0`` are in range).
-    fit : (int, int)
-        The fit range used.
-    sizes, counts : ndarray, int64
-        From :func:`box_counts`.
+    BoxDimension
+        ``dimension, err, stderr``: slope of ``ln N`` against ``ln(1/s)``, its
+        error, its standard error (NaN when fewer than 2 scales with ``N > 0``
+        are in range); ``fit``: the range used; ``sizes, counts`` (int64):
+        from :func:`box_counts`.
     """
     sizes, counts = box_counts(mask)
     lo, hi = fit if fit is not None else default_fit(mask.shape)
     _check_fit(lo, hi)
     sel = (sizes >= lo) & (sizes <= hi) & (counts > 0)
     d, err, se = fit_with_error(-np.log(sizes[sel].astype(float)), np.log(counts[sel]))
-    return d, err, se, (int(lo), int(hi)), sizes, counts
+    return BoxDimension(d, err, se, (int(lo), int(hi)), sizes, counts)
 
 
 def _check_fit(lo: int, hi: int) -> None:
@@ -538,8 +547,18 @@ def uncertain_fraction(mask: np.ndarray, eps: np.ndarray) -> np.ndarray:
     return out
 
 
-def uncertainty_exponent(mask: np.ndarray, fit: tuple[int, int] | None = None
-                         ) -> tuple[float, float, tuple[int, int], np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Uncertainty:
+    """What :func:`uncertainty_exponent` measures."""
+
+    alpha: float
+    err: float
+    fit: tuple[int, int]
+    eps: np.ndarray
+    fraction: np.ndarray
+
+
+def uncertainty_exponent(mask: np.ndarray, fit: tuple[int, int] | None = None) -> Uncertainty:
     """Uncertainty exponent ``alpha`` of the boundary of ``mask``.
 
     Parameters
@@ -551,12 +570,10 @@ def uncertainty_exponent(mask: np.ndarray, fit: tuple[int, int] | None = None
 
     Returns
     -------
-    alpha, err : float
-        Slope of ``ln f`` against ``ln eps`` and its error (see
-        :func:`fit_with_error`); ``D = 2 - alpha``.
-    fit : (int, int)
-    eps : ndarray, int64, shape (k,)
-    f : ndarray, float64, shape (k,)
+    Uncertainty
+        ``alpha, err``: slope of ``ln f`` against ``ln eps`` and its error (see
+        :func:`fit_with_error`; ``D = 2 - alpha``); ``fit``; ``eps`` (int64,
+        (k,)) and ``fraction`` (float64, (k,)).
     """
     lo, hi = fit if fit is not None else (1, default_max_scale(mask.shape))
     _check_fit(lo, hi)
@@ -566,7 +583,7 @@ def uncertainty_exponent(mask: np.ndarray, fit: tuple[int, int] | None = None
     f = uncertain_fraction(mask, eps)
     sel = f > 0
     alpha, err, _ = fit_with_error(np.log(eps[sel].astype(float)), np.log(f[sel]))
-    return alpha, err, (int(lo), int(hi)), eps, f
+    return Uncertainty(alpha, err, (int(lo), int(hi)), eps, f)
 
 
 # ----------------------------------------------------------------------------
@@ -574,8 +591,18 @@ def uncertainty_exponent(mask: np.ndarray, fit: tuple[int, int] | None = None
 # ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BasinEntropy:
+    """What :func:`basin_entropy` measures."""
+
+    s_b: float
+    s_bb: float
+    boundary_boxes: int
+    boxes: int
+
+
 def basin_entropy(labels: np.ndarray, box: int = 5, n_classes: int | None = None
-                  ) -> tuple[float, float, int, int]:
+                  ) -> BasinEntropy:
     """Basin entropy and boundary basin entropy (Daza et al. 2016).
 
     Parameters
@@ -587,10 +614,10 @@ def basin_entropy(labels: np.ndarray, box: int = 5, n_classes: int | None = None
 
     Returns
     -------
-    S_b, S_bb : float
-        Mean entropy (natural log) over all boxes, and over the boxes holding
-        more than one class (NaN if there are none).
-    n_boundary, n_boxes : int
+    BasinEntropy
+        ``s_b, s_bb``: mean entropy (natural log) over all boxes, and over the
+        boxes holding more than one class (NaN if there are none);
+        ``boundary_boxes`` of ``boxes``.
     """
     labels = np.asarray(labels)
     ny, nx = labels.shape
@@ -612,29 +639,22 @@ def basin_entropy(labels: np.ndarray, box: int = 5, n_classes: int | None = None
     n_b = int(np.count_nonzero(bnd))
     s_b = float(ent.sum() / n_boxes)
     s_bb = float(ent[bnd].sum() / n_b) if n_b else math.nan
-    return s_b, s_bb, n_b, n_boxes
+    return BasinEntropy(s_b, s_bb, n_b, n_boxes)
 
 
-@numba.njit(**JIT)
-def _ball_entropies(labels, n_classes, cy, cx, dy, dx, out):
-    """Entropy of the class histogram in the ball of offsets (dy, dx) at each centre."""
-    counts = np.zeros(n_classes, dtype=np.int64)
-    area = dy.size
-    for c in range(cy.size):
-        counts[:] = 0
-        for o in range(area):
-            counts[labels[cy[c] + dy[o], cx[c] + dx[o]]] += 1
-        h = 0.0
-        for k in range(n_classes):
-            if counts[k] > 0:
-                p = counts[k] / area
-                h -= p * math.log(p)
-        out[c] = h
+@dataclass(frozen=True)
+class FractalityTest:
+    """What :func:`fractality_test` finds."""
+
+    verdict: str
+    sbb: float
+    sigma: float
+    balls: int
+    interval: tuple[float, float]
 
 
 def fractality_test(labels: np.ndarray, radius: int = 20, n: int = 1000, *, z: float = 1.0,
-                    seed: int = 0, n_classes: int | None = None
-                    ) -> tuple[str, float, float, int, tuple[float, float]]:
+                    seed: int = 0, n_classes: int | None = None) -> FractalityTest:
     """The ``S_bb`` fractality test of Puy et al. (2021).
 
     Parameters
@@ -652,16 +672,14 @@ def fractality_test(labels: np.ndarray, radius: int = 20, n: int = 1000, *, z: f
 
     Returns
     -------
-    verdict : str
-        ``"fractal"``, ``"smooth"``, or ``"undetermined"`` when fewer than 100
-        boundary balls were found in ``200 n`` draws.
-    sbb, sigma : float
-        Estimated ``S_bb`` and its standard error.
-    balls : int
-        Boundary balls used.
-    interval : (float, float)
-        ``S_bb`` values counted as smooth.
+    FractalityTest
+        ``verdict``: ``"fractal"``, ``"smooth"``, or ``"undetermined"`` when
+        fewer than 100 boundary balls were found in ``200 n`` draws; ``sbb``,
+        ``sigma``: estimated ``S_bb`` and its standard error; ``balls`` used;
+        ``interval``: the ``S_bb`` values counted as smooth.
     """
+    from .kernels.fractal import ball_entropies
+
     labels = np.ascontiguousarray(labels, dtype=np.int8)
     ny, nx = labels.shape
     if radius < 1 or 2 * radius + 1 > min(ny, nx):
@@ -677,7 +695,7 @@ def fractality_test(labels: np.ndarray, radius: int = 20, n: int = 1000, *, z: f
         cy = rng.integers(radius, ny - radius, batch)
         cx = rng.integers(radius, nx - radius, batch)
         h = np.empty(batch)
-        _ball_entropies(labels, k, cy, cx, dy, dx, h)
+        ball_entropies(labels, k, cy, cx, dy, dx, h)
         h = h[h > 0]
         found.append(h)
         got += h.size
@@ -685,8 +703,8 @@ def fractality_test(labels: np.ndarray, radius: int = 20, n: int = 1000, *, z: f
     h = np.concatenate(found)[:n] if found else np.empty(0)
     bias = BIAS_COEF * radius**BIAS_EXP
     if h.size < 2:
-        return "undetermined", (float(h.mean()) if h.size else math.nan), math.nan, int(h.size), (
-            math.nan, math.nan)
+        return FractalityTest("undetermined", float(h.mean()) if h.size else math.nan,
+                              math.nan, int(h.size), (math.nan, math.nan))
     sbb = float(h.mean())
     sigma = float(h.std(ddof=1) / math.sqrt(h.size))
     interval = (SMOOTH_SBB_2D - z * sigma, SMOOTH_SBB_2D + z * sigma + bias)
@@ -694,7 +712,7 @@ def fractality_test(labels: np.ndarray, radius: int = 20, n: int = 1000, *, z: f
         verdict = "undetermined"
     else:
         verdict = "smooth" if interval[0] <= sbb <= interval[1] else "fractal"
-    return verdict, sbb, sigma, int(h.size), interval
+    return FractalityTest(verdict, sbb, sigma, int(h.size), interval)
 
 
 # ----------------------------------------------------------------------------
@@ -755,7 +773,7 @@ def analyze(data: Any, *, eta: float | None = None, split: str = "diverged",
                 raise EosfastError(f"the result holds {status.shape[0]} step sizes "
                                    f"({', '.join(f'{e:g}' for e in data.eta)}); choose one eta")
             status = status[idx]
-        if np.any(status == -128):
+        if np.any(status == Status.PENDING):
             raise EosfastError("this slice is not fully computed yet (resume the grid first)")
         x0, y0 = np.asarray(data.x0), np.asarray(data.y0)
         if pixel is None and x0.size > 1 and y0.size > 1:
@@ -772,23 +790,24 @@ def analyze(data: Any, *, eta: float | None = None, split: str = "diverged",
     labels, n_classes = class_labels(raster, classes, split)
     shape = (int(raster.shape[0]), int(raster.shape[1]))
 
-    d, d_err, d_se, box_fit, sizes, counts = box_dimension(mask, fit)
-    alpha, a_err, u_fit, eps, f = uncertainty_exponent(mask, uncertainty_fit)
-    s_b, s_bb, n_bnd, n_boxes = basin_entropy(labels, entropy_box, n_classes)
+    bd = box_dimension(mask, fit)
+    un = uncertainty_exponent(mask, uncertainty_fit)
+    be = basin_entropy(labels, entropy_box, n_classes)
     r = radius if radius is not None else min(20, max(3, min(shape) // 50))
-    verdict, sbb, sigma, used, interval = fractality_test(labels, r, balls, seed=seed,
-                                                          n_classes=n_classes)
+    ft = fractality_test(labels, r, balls, seed=seed, n_classes=n_classes)
     return FractalResult(
         shape=shape, pixel=pixel, split="bool" if is_bool else split,
         classes="bool" if is_bool else classes, fraction=float(mask.mean()),
-        box_sizes=sizes, box_counts=counts, local_slopes=local_slopes(sizes, counts),
-        box_fit=box_fit, box_dimension=d, box_dimension_err=d_err, box_dimension_stderr=d_se,
-        eps=eps, uncertain_fraction=f, uncertainty_fit=u_fit, uncertainty_exponent=alpha,
-        uncertainty_exponent_err=a_err, basin_entropy=s_b, boundary_basin_entropy=s_bb,
-        entropy_box=int(entropy_box), boundary_boxes=n_bnd, entropy_boxes=n_boxes,
-        n_classes=n_classes, fractality_test=verdict, fractality_sbb=sbb,
-        fractality_sigma=sigma, fractality_radius=int(r), fractality_balls=used,
-        fractality_interval=interval, meta=meta)
+        box_sizes=bd.sizes, box_counts=bd.counts,
+        local_slopes=local_slopes(bd.sizes, bd.counts), box_fit=bd.fit,
+        box_dimension=bd.dimension, box_dimension_err=bd.err, box_dimension_stderr=bd.stderr,
+        eps=un.eps, uncertain_fraction=un.fraction, uncertainty_fit=un.fit,
+        uncertainty_exponent=un.alpha, uncertainty_exponent_err=un.err,
+        basin_entropy=be.s_b, boundary_basin_entropy=be.s_bb, entropy_box=int(entropy_box),
+        boundary_boxes=be.boundary_boxes, entropy_boxes=be.boxes, n_classes=n_classes,
+        fractality_test=ft.verdict, fractality_sbb=ft.sbb, fractality_sigma=ft.sigma,
+        fractality_radius=int(r), fractality_balls=ft.balls, fractality_interval=ft.interval,
+        meta=meta)
 
 
 def load_slice(path: Any, eta: float | None = None) -> Any:
@@ -806,62 +825,14 @@ def load_slice(path: Any, eta: float | None = None) -> Any:
     GridResult
         With ``n_eta == 1``.
     """
-    from eosfast.store import read_grid
+    from .readers import read_grid
+    from .store.gridfile import open_grid
 
     if eta is None:
-        from eosfast.store import open_existing
-
-        with open_existing(Path(path)) as f:
-            if "eta" not in f:
-                raise EosfastError(f"{path} is not an eosfast grid file (no eta axis)")
+        with open_grid(path) as f:
             etas = f["eta"][:]
         if etas.size != 1:
             raise EosfastError(f"{path} holds {etas.size} step sizes "
                                f"({', '.join(f'{e:g}' for e in etas)}); choose one with --eta")
         eta = float(etas[0])
-    return read_grid(path, eta=eta)
-
-
-# ----------------------------------------------------------------------------
-# plot
-# ----------------------------------------------------------------------------
-
-
-def plot_box_counts(result: FractalResult, ax: Any = None) -> Any:
-    """Plot ``ln N`` against ``ln(1/eps)`` with the fitted line.
-
-    Parameters
-    ----------
-    result : FractalResult
-    ax : matplotlib Axes, optional
-        Drawn into a new figure when omitted.
-
-    Returns
-    -------
-    matplotlib Axes
-        ``eps`` is in data units when the pixel spacing is known, else in pixels.
-    """
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(5.0, 4.0))
-    unit = math.sqrt(result.pixel[0] * result.pixel[1]) if result.pixel else 1.0
-    ok = result.box_counts > 0
-    x = np.log(1.0 / (result.box_sizes[ok] * unit))
-    y = np.log(result.box_counts[ok].astype(float))
-    lo, hi = result.box_fit
-    infit = (result.box_sizes[ok] >= lo) & (result.box_sizes[ok] <= hi)
-    ax.plot(x[~infit], y[~infit], "o", mfc="none", color="0.5", label="outside fit")
-    ax.plot(x[infit], y[infit], "o", color="C0", label="box counts")
-    if infit.sum() >= 2 and np.isfinite(result.box_dimension):
-        xf = x[infit]
-        c = float(np.mean(y[infit] - result.box_dimension * xf))
-        ax.plot(xf, c + result.box_dimension * xf, "-", color="C1",
-                label=f"D = {result.box_dimension:.3f} ± {result.box_dimension_err:.3f}")
-    ax.set_xlabel("ln(1/ε)" + ("" if result.pixel else "  (ε in pixels)"))
-    ax.set_ylabel("ln N(ε)")
-    ax.legend(loc="upper left", frameon=False)
-    title = result.meta.get("model")
-    if title:
-        ax.set_title(f"{title}, eta = {result.meta.get('eta'):g}")
-    return ax
+    return read_grid(path, eta=eta, fields=["status"])

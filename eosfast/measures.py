@@ -6,12 +6,16 @@ import math
 
 import numpy as np
 
-from .errors import EosfastError
+from .errors import EosfastError, InvalidArgument
 from .models import Model, get_model
 
 
 def _pointwise(model: Model, w, which: str) -> np.ndarray | float:
-    w = np.asarray(w, dtype=np.float64)
+    try:
+        w = np.asarray(w, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"{{w}} must be an array of numbers, got {type(w).__name__}",
+                              "w") from None
     if w.ndim == 0 or w.shape[-1] not in (2, model.depth):
         raise EosfastError(f"{model.name}: w must end in an axis of length 2 (x, y) or "
                            f"{model.depth} (all weights), got shape {w.shape}")
@@ -19,7 +23,7 @@ def _pointwise(model: Model, w, which: str) -> np.ndarray | float:
         x = np.ascontiguousarray(w[..., 0]).reshape(-1)
         y = np.ascontiguousarray(w[..., 1]).reshape(-1)
         out = np.empty(x.size)
-        getattr(model.kernels, which)(x, y, out)
+        model.kernels.pointwise(x, y, 0 if which == "sharpness" else 1, out)
         out = out.reshape(w.shape[:-1])
     else:
         flat = w.reshape(-1, model.depth)

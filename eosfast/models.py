@@ -2,8 +2,9 @@
 
 A model is fully described by the coupling pattern and the loss scale: ``p``
 weights equal to ``x``, ``q`` equal to ``y``, depth ``k = p + q``, objective
-``s/2 (1 - x^p y^q)^2``. One compiled kernel design serves every entry; adding
-a model means adding one :class:`Model` line to :data:`MODELS`.
+``s/2 (1 - x^p y^q)^2``. Its GD map is a bundle of scalar functions
+(:func:`eosfast.kernels.maps.coupled`) that every kernel template compiles
+against; adding a model means adding one :class:`Model` line to :data:`MODELS`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .errors import EosfastError
+from .errors import InvalidArgument
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,18 @@ class Model:
         return np.array([x if c == "x" else y for c in order], dtype=np.float64)
 
     @cached_property
-    def kernels(self):
-        """The compiled kernels of this model (built on first use, then cached)."""
-        from . import _kernels
+    def maps(self):
+        """The model's GD map as a bundle of scalar functions (:mod:`eosfast.kernels.maps`)."""
+        from .kernels.maps import coupled
 
-        return _kernels.for_model(self)
+        return coupled(self.p, self.q, self.scale)
+
+    @cached_property
+    def kernels(self):
+        """The compiled kernels of this model, each built on first use (then cached)."""
+        from .kernels.cpu import ModelKernels
+
+        return ModelKernels(self.maps)
 
 
 MODELS: dict[str, Model] = {
@@ -77,6 +85,7 @@ def get_model(name: str | Model) -> Model:
         return name
     try:
         return MODELS[name]
-    except KeyError:
+    except (KeyError, TypeError):
         known = ", ".join(MODELS)
-        raise EosfastError(f"unknown model {name!r} (known: {known})") from None
+        raise InvalidArgument(f"{{model}} must be one of {known}, got {name!r}", "model") \
+            from None

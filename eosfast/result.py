@@ -1,4 +1,10 @@
-"""Result types: a grid held in memory and the summary of a run written to disk."""
+"""Result types: small dataclasses with a one-line ``summary()`` and a short ``repr``.
+
+:class:`GridResult` is a grid held in memory, :class:`GridRun` the summary of
+a grid written to a file. Every other result type of the package
+(trajectories, orbit diagrams, fractal measures, ...) derives from
+:class:`Result` too, so ``repr()`` of any of them is a line, not the arrays.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +13,39 @@ from pathlib import Path
 
 import numpy as np
 
-#: The per-point arrays of a grid result, their dtypes and their meaning.
-FIELDS: dict[str, tuple[type, str]] = {
-    "status": (np.int8,
-               "1 converged to a minimum; 2 periodic orbit; 0 bounded, neither; -1 diverged"),
-    "steps": (np.int32, "step at which it converged or escaped; the cap otherwise"),
-    "period": (np.int16, "period of the orbit for status 2, else 0"),
-    "sharpness": (np.float64, "top eigenvalue of the network Hessian at the final iterate"),
-    "loss": (np.float64, "objective at the final iterate"),
-    "x": (np.float64, "final x"),
-    "y": (np.float64, "final y"),
-}
-
-#: ``status`` codes.
-CONVERGED, PERIODIC, BOUNDED, DIVERGED = 1, 2, 0, -1
+from .errors import EosfastError
+from .status import outcome_counts
+from .store.layouts import GRID_FIELDS
 
 
-@dataclass
-class GridResult:
+class Result:
+    """Base of the result types: ``repr`` is ``<Type: summary>``."""
+
+    def summary(self) -> str:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.summary()}>"
+
+
+def percent(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a percentage that never shows a non-zero count as 0.0%."""
+    if whole <= 0:
+        return "-"
+    p = 100.0 * part / whole
+    if part and p < 0.1:
+        return f"{p:.2g}%"
+    return f"{p:.1f}%"
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """``converged 12.5%, periodic 0.0021%, ...`` of all points counted."""
+    n = sum(counts.values())
+    return ", ".join(f"{k} {percent(v, n)}" for k, v in counts.items())
+
+
+@dataclass(repr=False)
+class GridResult(Result):
     """A computed grid over ``(eta, y0, x0)``.
 
     Attributes
@@ -34,7 +55,8 @@ class GridResult:
     eta, y0, x0 : ndarray, float64, shapes (n_eta,), (ny,), (nx,)
         The axes; ``x0 = linspace(*x_range, nx)`` etc.
     status, steps, period, sharpness, loss, x, y : ndarray, shape (n_eta, ny, nx)
-        Per-point outcomes, dtypes as in :data:`FIELDS`.
+        Per-point outcomes, dtypes as in :data:`eosfast.store.layouts.GRID_FIELDS`
+        (None for a field not read: :func:`eosfast.read_grid` ``fields=``).
     params : dict
         Every parameter of the run (JSON-serialisable).
     """
@@ -43,70 +65,87 @@ class GridResult:
     eta: np.ndarray
     y0: np.ndarray
     x0: np.ndarray
-    status: np.ndarray
-    steps: np.ndarray
-    period: np.ndarray
-    sharpness: np.ndarray
-    loss: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
+    status: np.ndarray | None
+    steps: np.ndarray | None
+    period: np.ndarray | None
+    sharpness: np.ndarray | None
+    loss: np.ndarray | None
+    x: np.ndarray | None
+    y: np.ndarray | None
     params: dict = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, int, int]:
         """``(n_eta, ny, nx)``."""
-        return self.status.shape
+        return (self.eta.size, self.y0.size, self.x0.size)
 
     def index(self, eta: float) -> int:
         """Index of the slice whose step size equals ``eta`` (to 1e-12 relative)."""
         hits = np.flatnonzero(np.isclose(self.eta, eta, rtol=1e-12, atol=0.0))
         if hits.size == 0:
-            from .errors import EosfastError
-
-            raise EosfastError(f"eta={eta!r} is not in this result (it has {list(self.eta)})")
+            shown = ", ".join(f"{e:g}" for e in self.eta[:20])
+            raise EosfastError(f"eta={float(eta):g} is not in this result (it has {shown})")
         return int(hits[0])
+
+    def _need(self, name: str) -> np.ndarray:
+        value = getattr(self, name)
+        if value is None:
+            raise EosfastError(f"this result was read without {name!r}")
+        return value
 
     def iterations(self) -> int:
         """GD steps run in all (sum of ``steps``)."""
-        return int(self.steps.sum(dtype=np.int64))
+        return int(self._need("steps").sum(dtype=np.int64))
 
     def counts(self) -> dict[str, int]:
         """Number of points per outcome."""
-        return outcome_counts(self.status)
+        return outcome_counts(self._need("status"))
 
-    def to_frame(self):
-        """A pandas DataFrame, one row a grid point (see :func:`eosfast.read_frame`)."""
-        import pandas as pd
-
+    def summary(self) -> str:
         ne, ny, nx = self.shape
-        cols = {
-            "eta": np.repeat(self.eta, ny * nx),
-            "x0": np.tile(self.x0, ne * ny),
-            "y0": np.tile(np.repeat(self.y0, nx), ne),
-        }
-        for name in FIELDS:
-            cols[name] = getattr(self, name).reshape(-1)
-        return pd.DataFrame(cols)
+        etas = f"eta {self.eta[0]:g}" if ne == 1 else f"{ne} eta in [{self.eta[0]:g}, " \
+                                                       f"{self.eta[-1]:g}]"
+        counts = f": {describe_counts(self.counts())}" if self.status is not None else ""
+        return f"{self.model}, {etas}, {ny} x {nx} points{counts}"
+
+    def to_frame(self, columns=None, index: bool = False):
+        """A pandas DataFrame, one row a grid point (see :func:`eosfast.read_frame`)."""
+        from .frame import frame_from_arrays
+
+        return frame_from_arrays(self.eta, self.y0, self.x0,
+                                 {n: getattr(self, n) for n in GRID_FIELDS
+                                  if getattr(self, n) is not None}, columns, index)
 
     def to_xarray(self):
-        """An ``xarray.Dataset`` with dims ``(eta, y0, x0)`` (needs xarray)."""
+        """An ``xarray.Dataset`` with dims ``(eta, y0, x0)`` (needs xarray).
+
+        The same variables, coordinates and CF attributes as the file.
+        """
         import xarray as xr
 
-        data = {n: (("eta", "y0", "x0"), getattr(self, n)) for n in FIELDS}
+        data = {n: (("eta", "y0", "x0"), getattr(self, n), GRID_FIELDS[n].cf_attrs())
+                for n in GRID_FIELDS if getattr(self, n) is not None}
         return xr.Dataset(data, coords={"eta": self.eta, "y0": self.y0, "x0": self.x0},
                           attrs={"model": self.model})
 
 
-def outcome_counts(status: np.ndarray) -> dict[str, int]:
-    """Points per outcome in an int8 ``status`` array of any shape."""
-    codes = {"converged": CONVERGED, "periodic": PERIODIC, "bounded": BOUNDED,
-             "diverged": DIVERGED}
-    return {k: int(np.count_nonzero(status == v)) for k, v in codes.items()}
+@dataclass(repr=False)
+class GridRun(Result):
+    """Summary of a grid run written to a file (what ``grid(out=...)`` returns).
 
-
-@dataclass
-class GridRun:
-    """Summary of a grid run written to a file (what ``grid(out=...)`` returns)."""
+    Attributes
+    ----------
+    path : Path
+    shape : (int, int, int)
+        ``(n_eta, ny, nx)``.
+    counts : dict of str -> int
+        Points per outcome.
+    iterations : int
+        GD steps run in this call (not counting tiles done before a resume).
+    seconds : float
+        Wall time of the computation in this call.
+    tiles_done, tiles_total : int
+    """
 
     path: Path
     shape: tuple[int, int, int]
@@ -123,8 +162,8 @@ class GridRun:
 
     def summary(self) -> str:
         """The one-line summary the command prints."""
-        n = max(1, sum(self.counts.values()))
-        frac = ", ".join(f"{k} {100 * v / n:.1f}%" for k, v in self.counts.items())
         ne, ny, nx = self.shape
-        return (f"{self.path}: {ne}x{ny}x{nx} points ({frac}); {self.iterations:.3g} "
-                f"iterations in {self.seconds:.2f} s ({self.rate:.3g} it/s)")
+        speed = (f"{self.iterations:.3g} iterations in {self.seconds:.2f} s "
+                 f"({self.rate:.3g} it/s)" if self.iterations else "nothing left to compute")
+        return (f"{self.path}: {ne}x{ny}x{nx} points ({describe_counts(self.counts)} of "
+                f"{ne * ny * nx} points); {speed}")

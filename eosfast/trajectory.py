@@ -8,31 +8,27 @@ the network sharpness and the reparametrised ``(a, b)`` of Zhu et al. (ICLR
 
     c = sqrt(x^2 - y^2),  a = c - (eta^-2 - 4)^(1/4),  b = x y - 1,  kappa = sqrt(eta).
 
-File layout (HDF5, see DESIGN.md): coordinate ``step`` (int64, 0..n, a
-dimension scale) and arrays ``x, y, loss, sharpness, a, b`` (float64) over it;
-root attributes ``kind = "eosfast.trajectory"``, ``model``, ``eta``, ``x0``,
-``y0``, ``steps`` (requested), ``escape``, ``diverged``, ``eosfast_version``,
-``created`` and ``params`` (JSON).
+File layout (HDF5, :data:`eosfast.store.layouts.TRAJECTORY`): coordinate
+``step`` (int64, 0..n) and arrays ``x, y, loss, sharpness, a, b`` (float64)
+over it; root attributes ``model``, ``eta``, ``x0``, ``y0``, ``steps``
+(requested), ``escape``, ``diverged`` and the common ones.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from ._version import __version__
-from .errors import EosfastError
+from . import defaults, validate
 from .models import get_model
-
-#: Root attribute marking an eosfast trajectory file.
-KIND = "eosfast.trajectory"
+from .result import Result
+from .store.atomic import check_output
+from .store.h5 import open_file, read_params, write_file
+from .store.layouts import TRAJECTORY
 
 #: Models whose EoS minimum is ``x^2 + y^2 = 1/eta, xy = 1`` (sharpness 2(x^2 + y^2)
 #: at the minima), so that the paper's ``(a, b)`` are defined for them.
@@ -41,18 +37,8 @@ AB_MODELS = ("zhu4", "deg2")
 #: Longest run :func:`trajectory` accepts (six float64 arrays of ``steps + 1``).
 MAX_STEPS = 100_000_000
 
-_DESCRIPTIONS = {
-    "x": "x after each step (step 0: x0)",
-    "y": "y after each step (step 0: y0)",
-    "loss": "objective GD runs on, at each step",
-    "sharpness": "top eigenvalue of the full network Hessian, at each step",
-    "a": "c - (eta^-2 - 4)^(1/4), c = sqrt(x^2 - y^2) (paper s. 3); NaN where undefined",
-    "b": "x y - 1 (paper s. 3); NaN where undefined",
-}
-
-
-@dataclass
-class Trajectory:
+@dataclass(repr=False)
+class Trajectory(Result):
     """A recorded GD run.
 
     Attributes
@@ -105,6 +91,14 @@ class Trajectory:
 
     def __len__(self) -> int:
         return int(self.x.size)
+
+    def summary(self) -> str:
+        n = len(self) - 1
+        end = (f"diverged at step {n}" if self.diverged else
+               f"x={self.x[-1]:.6g}, y={self.y[-1]:.6g}, loss={self.loss[-1]:.3g}, "
+               f"sharpness={self.sharpness[-1]:.6g} (2/eta={2 / self.eta:.6g})")
+        return (f"{self.model}, eta={self.eta:g} from ({self.x0:g}, {self.y0:g}), "
+                f"{n} steps; {end}")
 
 
 def reparametrise(x, y, eta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -159,99 +153,10 @@ def parabola_b(a, eta: float) -> np.ndarray:
         return np.sqrt(np.where(rhs >= -eps, np.maximum(rhs, 0.0), np.nan))
 
 
-def _check_number(name: str, value, positive: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise EosfastError(f"{name} must be a number (got {value!r})") from None
-    if not math.isfinite(v) or (positive and v <= 0.0):
-        kind = "a positive finite" if positive else "a finite"
-        raise EosfastError(f"{name} must be {kind} number (got {value!r})")
-    return v
-
-
-def _check_steps(name: str, value, upper: int) -> int:
-    if isinstance(value, bool) or int(value) != value or not 0 <= int(value) <= upper:
-        raise EosfastError(f"{name} must be an integer in [0, {upper}] (got {value!r})")
-    return int(value)
-
-
-def check_out(out: str | os.PathLike, force: bool) -> Path:
-    """Validate an output path: parent folder exists, no overwrite without ``force``."""
-    path = Path(out)
-    if path.exists() and not force:
-        raise EosfastError(f"{path} exists (use --force / force=True to overwrite)")
-    if path.is_dir():
-        raise EosfastError(f"{path} is a directory")
-    if not path.parent.is_dir():
-        raise EosfastError(f"folder {path.parent} does not exist")
-    return path
-
-
-def write_h5(path: str | os.PathLike, kind: str, coords: dict[str, np.ndarray],
-             arrays: dict[str, tuple[np.ndarray, tuple[str, ...], str]],
-             attrs: dict, force: bool = False) -> Path:
-    """Write coordinates and arrays to ``path`` via a temporary ``.part`` file and a rename.
-
-    Parameters
-    ----------
-    path : path-like
-        Destination; an existing file is replaced only with ``force``.
-    kind : str
-        Value of the root attribute ``kind``.
-    coords : dict
-        name -> 1-D array, written as dimension scales.
-    arrays : dict
-        name -> (data, dimension names, description); every axis gets one
-        attached scale, so xarray (``engine="h5netcdf"``) reads the file.
-    attrs : dict
-        Root attributes (``params`` is stored as JSON).
-    """
-    path = check_out(path, force)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        with h5py.File(tmp, "w") as f:
-            for name, data in coords.items():
-                d = f.create_dataset(name, data=np.asarray(data))
-                d.make_scale(name)
-            for name, (data, dims, doc) in arrays.items():
-                data = np.asarray(data)
-                opts = {}
-                if data.size >= 1 << 16:
-                    opts = {"chunks": True, "compression": "lzf", "shuffle": True}
-                d = f.create_dataset(name, data=data, **opts)
-                d.attrs["description"] = doc
-                for axis, dim in enumerate(dims):
-                    d.dims[axis].attach_scale(f[dim])
-            f.attrs["kind"] = kind
-            for key, value in attrs.items():
-                f.attrs[key] = json.dumps(value, sort_keys=True) if key == "params" else value
-            f.attrs["eosfast_version"] = __version__
-            f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def open_h5(path: str | os.PathLike, kind: str) -> h5py.File:
-    """Open an eosfast file of the given ``kind`` for reading, or raise :class:`EosfastError`."""
-    try:
-        f = h5py.File(path, "r")
-    except FileNotFoundError:
-        raise EosfastError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise EosfastError(f"{path} is not a readable HDF5 file ({exc})") from None
-    if f.attrs.get("kind") != kind:
-        f.close()
-        raise EosfastError(f"{path} is not an {kind} file")
-    return f
-
-
-def trajectory(model: str = "zhu4", x0: float = 2.5, y0: float = 0.35, eta: float = 0.2,
-               steps: int = 10000, out: str | os.PathLike | None = None, *,
-               escape: float = 1e3, force: bool = False) -> Trajectory:
+def trajectory(model: str = defaults.MODEL, x0: float = defaults.TRAJECTORY_X0,
+               y0: float = defaults.TRAJECTORY_Y0, eta: float = defaults.ETA,
+               steps: int = defaults.STEPS, out: str | os.PathLike | None = None, *,
+               escape: float = defaults.ESCAPE, force: bool = False) -> Trajectory:
     """Run GD from ``(x0, y0)`` for ``steps`` steps, recording every state.
 
     Parameters
@@ -285,13 +190,14 @@ def trajectory(model: str = "zhu4", x0: float = 2.5, y0: float = 0.35, eta: floa
     True
     """
     m = get_model(model)
-    x0 = _check_number("x0", x0)
-    y0 = _check_number("y0", y0)
-    eta = _check_number("eta", eta, positive=True)
-    escape = _check_number("escape", escape, positive=True)
-    steps = _check_steps("steps", steps, MAX_STEPS)
+    x0 = validate.real("x0", x0)
+    y0 = validate.real("y0", y0)
+    eta = validate.real("eta", eta, positive=True)
+    escape = validate.real("escape", escape, positive=True)
+    steps = validate.integer("steps", steps, lo=0, hi=MAX_STEPS)
+    force = validate.flag("force", force)
     if out is not None:
-        check_out(out, force)
+        check_output(validate.path("out", out), force=force)
     xs = np.empty(steps + 1)
     ys = np.empty(steps + 1)
     lss = np.empty(steps + 1)
@@ -313,21 +219,21 @@ def trajectory(model: str = "zhu4", x0: float = 2.5, y0: float = 0.35, eta: floa
 
 
 def write_trajectory(traj: Trajectory, path: str | os.PathLike, force: bool = False) -> Path:
-    """Write ``traj`` to ``path`` (HDF5, layout in the module docstring)."""
-    arrays = {name: (getattr(traj, name), ("step",), doc) for name, doc in _DESCRIPTIONS.items()}
+    """Write ``traj`` to ``path`` (HDF5, layout :data:`eosfast.store.layouts.TRAJECTORY`)."""
+    data = {name: getattr(traj, name) for name in TRAJECTORY.data}
     attrs = {"model": traj.model, "eta": traj.eta, "x0": traj.x0, "y0": traj.y0,
              "steps": traj.steps, "escape": traj.params.get("escape", np.nan),
-             "diverged": np.int8(traj.diverged), "params": traj.params}
-    return write_h5(path, KIND, {"step": traj.step}, arrays, attrs, force=force)
+             "diverged": np.int8(traj.diverged)}
+    return write_file(path, TRAJECTORY, {"step": traj.step}, data, traj.params, attrs,
+                      force=force)
 
 
 def read_trajectory(path: str | os.PathLike) -> Trajectory:
     """Load a file written by :func:`trajectory` (or ``eosfast trajectory``)."""
-    with open_h5(path, KIND) as f:
-        arr = {name: f[name][:] for name in _DESCRIPTIONS}
+    with open_file(path, TRAJECTORY.kind) as f:
+        arr = {name: f[name][:] for name in TRAJECTORY.data}
         at = f.attrs
-        params = json.loads(at["params"])
         return Trajectory(str(at["model"]), float(at["eta"]), float(at["x0"]),
                           float(at["y0"]), int(at["steps"]), arr["x"], arr["y"],
                           arr["loss"], arr["sharpness"], arr["a"], arr["b"],
-                          bool(at["diverged"]), params)
+                          bool(at["diverged"]), read_params(f))

@@ -33,31 +33,29 @@ everything :func:`eosfast.fractal.analyze` measured).
 from __future__ import annotations
 
 import json
-import math
 import os
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ._version import __version__
+from . import defaults, validate
 from .errors import EosfastError
 from .fractal import FractalResult, analyze
-from .grid import finite_pair
+from .result import Result
+from .status import Status
+from .store.atomic import Output, check_output
+from .store.h5 import add_array, add_coord, new_file, open_file, read_params, stamp
+from .store.layouts import ZOOM, ZOOM_LEVEL
 
-#: Root attribute marking a zoom file.
-KIND = "eosfast.zoom"
 #: Warn when a level's pixel spacing is under this many ulps of its coordinates.
 WARN_ULPS = 1024.0
 #: Refuse levels whose pixel spacing is under this many ulps (grid points
 #: would no longer be distinct and evenly spaced).
 MIN_ULPS = 4.0
-#: Status colours of the images: diverged, bounded, converged, periodic.
-COLOURS = ("#1b1b2f", "#d1495b", "#7fb7e6", "#edae49")
 
 
 class ZoomPrecisionWarning(UserWarning):
@@ -68,8 +66,8 @@ class ZoomBoundaryWarning(UserWarning):
     """A zoom level holds no boundary: it lies inside one basin."""
 
 
-@dataclass
-class ZoomLevel:
+@dataclass(repr=False)
+class ZoomLevel(Result):
     """One level of a zoom.
 
     Attributes
@@ -110,8 +108,8 @@ class ZoomLevel:
                 f"{_fmt(f.box_dimension_err)}, {self.ulps_per_pixel:.3g} ulp/pixel")
 
 
-@dataclass
-class ZoomResult:
+@dataclass(repr=False)
+class ZoomResult(Result):
     """All levels of a zoom, and where they were written."""
 
     model: str
@@ -177,9 +175,12 @@ def levels_that_fit(center: Sequence[float], width: float, magnification: float,
 # ----------------------------------------------------------------------------
 
 
-def zoom(model: str = "zhu4", center: Sequence[float] = (3.2, 0.3), *, width: float = 0.4,
-         magnification: float = 4.0, levels: int = 6, res: int = 1024, eta: float = 0.2,
-         steps: int = 10000, tol: float = 1e-12, escape: float = 1e3,
+def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CENTER, *,
+         width: float = defaults.ZOOM_WIDTH,
+         magnification: float = defaults.ZOOM_MAGNIFICATION,
+         levels: int = defaults.ZOOM_LEVELS, res: int = defaults.ZOOM_RES,
+         eta: float = defaults.ETA, steps: int = defaults.STEPS, tol: float = defaults.TOL,
+         escape: float = defaults.ESCAPE,
          out: str | os.PathLike | None = None, force: bool = False,
          filmstrip: str | os.PathLike | None = None,
          animation: str | os.PathLike | None = None, track: bool = False,
@@ -201,7 +202,7 @@ def zoom(model: str = "zhu4", center: Sequence[float] = (3.2, 0.3), *, width: fl
     levels : int
         Number of levels.
     res : int
-        Points per axis of every level (>= 32).
+        Points per axis of every level (>= 64).
     eta, steps, tol, escape
         As for :func:`eosfast.grid`.
     out : path-like, optional
@@ -232,16 +233,29 @@ def zoom(model: str = "zhu4", center: Sequence[float] = (3.2, 0.3), *, width: fl
     ZoomBoundaryWarning
         For each level without any boundary.
     """
-    center = finite_pair("center", center, ordered=False)
-    width = _positive("width", width)
-    magnification = _positive("magnification", magnification)
+    from .grid import grid
+    from .models import get_model
+
+    model = get_model(model).name
+    center = validate.pair("center", center, ordered=False)
+    width = validate.real("width", width, positive=True)
+    magnification = validate.real("magnification", magnification, positive=True)
     if magnification <= 1.0:
-        raise EosfastError(f"magnification must be > 1, got {magnification:g}")
-    if isinstance(levels, bool) or int(levels) != levels or levels < 1:
-        raise EosfastError(f"levels must be a positive integer, got {levels!r}")
-    if isinstance(res, bool) or int(res) != res or res < 32:
-        raise EosfastError(f"res must be an integer >= 32, got {res!r}")
-    levels, res = int(levels), int(res)
+        raise validate.InvalidArgument(f"{{magnification}} must be > 1, got {magnification:g}",
+                                       "magnification")
+    levels = validate.integer("levels", levels, hi=2000)
+    res = validate.integer("res", res, lo=defaults.ZOOM_MIN_RES, hi=1 << 15)
+    eta = validate.real("eta", eta, positive=True)
+    steps = validate.integer("steps", steps, hi=2**31 - 2)
+    tol = validate.real("tol", tol, positive=True)
+    escape = validate.real("escape", escape, positive=True)
+    force = validate.flag("force", force)
+    progress = validate.callback("progress", progress)
+    for name in ("x", "y"):
+        c = center[0 if name == "x" else 1]
+        if not (np.isfinite(c - width / 2) and np.isfinite(c + width / 2)):
+            raise validate.InvalidArgument(f"{{width}} {width:g} around the centre is not "
+                                           "finite in float64", "width")
     fit = levels_that_fit(center, width, magnification, res)
     if fit < levels:
         _, _, u = window(center, width / magnification ** (levels - 1), res)
@@ -249,24 +263,22 @@ def zoom(model: str = "zhu4", center: Sequence[float] = (3.2, 0.3), *, width: fl
             f"level {levels - 1} would have {u:.2g} ulps of float64 per pixel at "
             f"({center[0]:.17g}, {center[1]:.17g}): at most {fit} levels of x{magnification:g} "
             f"keep {MIN_ULPS:g} ulps per pixel")
-    outputs = [Path(p) for p in (out, filmstrip, animation) if p is not None]
-    for p in outputs:
-        if p.exists() and not force:
-            raise EosfastError(f"{p} exists; use --force to replace it")
-        if not p.parent.exists():
-            raise EosfastError(f"{p.parent}: no such directory")
-
-    from .grid import grid
+    images = [validate.path(n, p) for n, p in (("filmstrip", filmstrip),
+                                               ("animation", animation)) if p is not None]
+    paths = ([validate.path("out", out)] if out is not None else []) + images
+    for p in paths:
+        check_output(p, force=force)
 
     params = {"model": model, "center": list(center), "width": width,
               "magnification": magnification, "levels": levels, "res": res, "eta": eta,
               "steps": steps, "tol": tol, "escape": escape, "track": bool(track)}
     result = ZoomResult(model=model, eta=float(eta), center=center, width=width,
                         magnification=magnification, res=res, levels=[], params=params)
-    path = Path(out) if out is not None else None
-    part = path.with_name(path.name + ".part") if path is not None else None
-    f = _create(part, params) if part is not None else None
-    try:
+    with ExitStack() as stack:
+        f = None
+        if out is not None:
+            o = stack.enter_context(Output(out, force=force))
+            f = stack.enter_context(_create(o.part, params))
         c = center
         for k in range(levels):
             w = width / magnification**k
@@ -296,27 +308,15 @@ def zoom(model: str = "zhu4", center: Sequence[float] = (3.2, 0.3), *, width: fl
                 c = nearest_boundary_point(level, c)
         if f is not None:
             f.attrs["complete"] = np.int8(1)
-            f.close()
-            f = None
-            os.replace(part, path)
-            result.path = path
-    finally:
-        if f is not None:
-            f.close()
+            result.path = Path(out)
+    from .plots.zoom import draw_animation, draw_filmstrip
+
     if filmstrip is not None:
-        draw_filmstrip(result, filmstrip)
+        draw_filmstrip(result, filmstrip, force=force)
         result.images.append(Path(filmstrip))
-    if animation is not None and draw_animation(result, animation):
+    if animation is not None and draw_animation(result, animation, force=force):
         result.images.append(Path(animation))
     return result
-
-
-
-def _positive(name: str, value: float) -> float:
-    v = float(value)
-    if not (math.isfinite(v) and v > 0):
-        raise EosfastError(f"{name} must be a positive number, got {value!r}")
-    return v
 
 
 def _level_progress(progress, k: int, levels: int):
@@ -334,7 +334,7 @@ def nearest_boundary_point(level: ZoomLevel, point: Sequence[float]) -> tuple[fl
 
     Returns ``point`` unchanged when the level holds no boundary.
     """
-    s = level.status == -1
+    s = level.status == Status.DIVERGED
     edge = np.zeros_like(s)
     edge[:, :-1] |= s[:, :-1] != s[:, 1:]
     edge[:-1, :] |= s[:-1, :] != s[1:, :]
@@ -353,35 +353,23 @@ def nearest_boundary_point(level: ZoomLevel, point: Sequence[float]) -> tuple[fl
 
 
 def _create(path: Path, params: dict):
-    import h5py
-
-    f = h5py.File(path, "w")
-    a = f.attrs
-    a["kind"] = KIND
-    for key in ("model", "eta", "width", "magnification", "levels", "res", "steps", "tol",
-                "escape"):
-        a[key] = params[key]
-    a["center"] = np.asarray(params["center"], dtype=np.float64)
-    a["eosfast_version"] = __version__
-    a["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    a["params"] = json.dumps(params, sort_keys=True)
-    a["complete"] = np.int8(0)
+    f = new_file(path)
+    stamp(f, ZOOM.kind, params, model=params["model"], eta=params["eta"],
+          width=params["width"], magnification=params["magnification"],
+          levels=params["levels"], res=params["res"], steps=params["steps"],
+          tol=params["tol"], escape=params["escape"],
+          center=np.asarray(params["center"], dtype=np.float64), complete=np.int8(0))
     return f
 
 
 def _write_level(f, level: ZoomLevel, eta: float) -> None:
-    from .store import COMPRESSION
-
     g = f.create_group(f"level_{level.index:02d}")
     for name, axis in (("eta", np.array([eta])), ("y0", level.y0), ("x0", level.x0)):
-        d = g.create_dataset(name, data=np.asarray(axis, dtype=np.float64))
-        d.make_scale(name)
+        add_coord(g, name, axis, ZOOM_LEVEL.coords[name])
     ny, nx = level.status.shape
     for name, data in (("status", level.status), ("steps", level.steps)):
-        d = g.create_dataset(name, data=data[None], chunks=(1, min(256, ny), min(256, nx)),
-                             **COMPRESSION)
-        for axis, dim in enumerate(("eta", "y0", "x0")):
-            d.dims[axis].attach_scale(g[dim])
+        add_array(g, name, ZOOM_LEVEL.data[name], data=data[None],
+                  chunks=(1, min(256, ny), min(256, nx)))
     fr = level.fractal
     a = g.attrs
     a["index"] = level.index
@@ -401,13 +389,9 @@ def _write_level(f, level: ZoomLevel, eta: float) -> None:
 
 def read_zoom(path: str | os.PathLike) -> ZoomResult:
     """Load a zoom file written by :func:`zoom` (the fractal numbers are re-measured)."""
-    from .store import open_existing
-
     path = Path(path)
-    with open_existing(path) as f:
-        if f.attrs.get("kind") != KIND:
-            raise EosfastError(f"{path} is not an eosfast zoom file")
-        params = json.loads(f.attrs["params"])
+    with open_file(path, ZOOM.kind) as f:
+        params = read_params(f)
         names = sorted(k for k in f if k.startswith("level_"))
         levels = []
         for name in names:
@@ -427,116 +411,3 @@ def read_zoom(path: str | os.PathLike) -> ZoomResult:
                       center=tuple(params["center"]), width=float(params["width"]),
                       magnification=float(params["magnification"]), res=int(params["res"]),
                       levels=levels, params=params, path=path)
-
-
-# ----------------------------------------------------------------------------
-# images
-# ----------------------------------------------------------------------------
-
-
-def _status_style():
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-
-    return ListedColormap(COLOURS), BoundaryNorm([-1.5, -0.5, 0.5, 1.5, 2.5], 4)
-
-
-def _show(ax, level: ZoomLevel) -> Any:
-    cmap, norm = _status_style()
-    extent = (*level.x_range, *level.y_range)
-    return ax.imshow(level.status, origin="lower", extent=extent, cmap=cmap, norm=norm,
-                     interpolation="nearest", aspect="equal")
-
-
-def draw_filmstrip(result: ZoomResult, path: str | os.PathLike) -> Path:
-    """Every level side by side, each with the next level's window outlined.
-
-    Parameters
-    ----------
-    result : ZoomResult
-    path : path-like
-        Image file (any format matplotlib writes).
-    """
-    from matplotlib.patches import Rectangle
-
-    from .plots import new_figure, save
-
-    n = len(result.levels)
-    cols = min(n, 6)
-    rows = -(-n // cols)
-    fig = new_figure(2.6 * cols, 2.9 * rows)
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.flat[n:]:
-        ax.set_axis_off()
-    for level, ax in zip(result.levels, axes.flat, strict=False):
-        _show(ax, level)
-        f = level.fractal
-        ax.set_title(f"x{level.zoom:.3g}  D = {_fmt(f.box_dimension)}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_xlabel(f"({level.center[0]:.6g}, {level.center[1]:.6g})", fontsize=7)
-        if level.index + 1 < n:
-            nxt = result.levels[level.index + 1]
-            ax.add_patch(Rectangle((nxt.x_range[0], nxt.y_range[0]),
-                                   nxt.x_range[1] - nxt.x_range[0],
-                                   nxt.y_range[1] - nxt.y_range[0],
-                                   fill=False, edgecolor="white", linewidth=0.8))
-    fig.suptitle(f"{result.model}, eta = {result.eta:g}: zoom x{result.magnification:g} per level",
-                 fontsize=10)
-    return save(fig, path)
-
-
-def draw_animation(result: ZoomResult, path: str | os.PathLike, frames_per_level: int = 12,
-                   fps: int = 12) -> bool:
-    """A continuous zoom: each level magnified step by step until the next takes over.
-
-    Returns False (with a warning) when matplotlib has no writer for the
-    file's format: Pillow for ``.gif``, ffmpeg for ``.mp4`` and the rest.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib import animation as anim
-
-    suffix = Path(path).suffix.lower()
-    writer_name = "pillow" if suffix in (".gif", ".png", ".webp") else "ffmpeg"
-    if not anim.writers.is_available(writer_name):
-        warnings.warn(f"no {writer_name} writer available: animation {path} not written",
-                      stacklevel=2)
-        return False
-    fig, ax = plt.subplots(figsize=(4.0, 4.0), layout="constrained")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    levels = result.levels
-    m = result.magnification
-    image = _show(ax, levels[0])
-    title = ax.set_title("")
-    last = len(levels) - 1
-    total = last * frames_per_level + 1
-
-    def frame(i: int):
-        k, j = divmod(i, frames_per_level)
-        if k > last:
-            k, j = last, 0
-        level = levels[k]
-        image.set_data(level.status)
-        image.set_extent((*level.x_range, *level.y_range))
-        target = levels[k + 1] if k < last else level
-        t = j / frames_per_level
-        # geometric interpolation of the window from this level's to the next's
-        half = (level.x_range[1] - level.x_range[0]) / 2 / m**t
-        cx = level.center[0] + t * (target.center[0] - level.center[0])
-        cy = level.center[1] + t * (target.center[1] - level.center[1])
-        ax.set_xlim(cx - half, cx + half)
-        ax.set_ylim(cy - half, cy + half)
-        title.set_text(f"x{level.zoom * m**t:.3g}   D = {_fmt(level.fractal.box_dimension)}")
-        return image, title
-
-    movie = anim.FuncAnimation(fig, frame, frames=total, blit=False)
-    try:
-        movie.save(path, writer=anim.writers[writer_name](fps=fps), dpi=100)
-    except (OSError, ValueError) as exc:
-        raise EosfastError(f"cannot write {path}: {exc}") from None
-    finally:
-        plt.close(fig)
-    return True

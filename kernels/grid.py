@@ -7,82 +7,95 @@ changing, so the stopping test keeps returning "stop" on it). Between chunks,
 frozen lanes hand their point to the output and take the next one. The loop
 over lanes therefore vectorises, and escape times that vary 1000x across a
 grid cost at most ``CHUNK - 1`` idle steps per point.
+
+The map is the model's bundle (:mod:`eosfast.kernels.maps`): ``advance``
+steps, ``measure``/``is_minimum`` classify, ``sharpness``/``loss`` measure;
+:func:`eosfast.kernels.build.instantiate` binds them per model.
 """
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
-from .config import CHUNK, INLINE, JIT, LANES
-from .maps import ipow, loss, residual, sharpness, step
+from eosfast.status import Status
 
-#: ``status`` codes, as in the result file.
-CONVERGED, PERIODIC, BOUNDED, DIVERGED = 1, 2, 0, -1
+from .config import CHUNK, LANES
+
+CONVERGED, PERIODIC, BOUNDED, DIVERGED = (int(s) for s in (
+    Status.CONVERGED, Status.PERIODIC, Status.BOUNDED, Status.DIVERGED))
 
 
-@nb.njit(**INLINE)
-def _classify(x, y, c, tol, R, max_period, period_tol, p, q, s):
-    """Outcome of a point stopped at ``(x, y)``; ``c = s * eta``.
+def classify_template(key):
+    """``classify(x, y, c, tol, R, max_period, period_tol)``: outcome of a stopped point.
 
-    Returns ``(status, period, sharpness, loss, x, y)``. Scalars only: passing
-    the output arrays into a helper would cost reference-count updates per point.
+    Returns ``(status, period, sharpness, loss, x, y)``; ``c = coef(eta)``.
+    Scalars only: passing the output arrays into a helper would cost
+    reference-count updates per point.
+
+    Period (the length of the cycle the orbit ends on): 1 for a fixed point,
+    converged or not; ``k >= 2`` for a cycle found after the cap; 0 when
+    none was found or the point diverged.
     """
-    if not ((abs(x) <= R) & (abs(y) <= R)):
-        return DIVERGED, 0, np.nan, np.nan, np.nan, np.nan
-    sharp = sharpness(x, y, p, q, s)
-    lss = loss(x, y, p, q, s)
-    if abs(residual(x, y, p, q)) < tol:
-        return CONVERGED, 0, sharp, lss, x, y
-    # Period search. A cycle of period k >= 2 must close to a tiny fraction of
-    # its own extent: an orbit still converging to a minimum oscillates with a
-    # slowly shrinking amplitude, so it returns close to where it was but not
-    # to within period_tol of that amplitude, and stays "bounded, unresolved".
-    u, v = x, y
-    spread = 0.0
-    for k in range(1, max_period + 1):
-        u, v = step(u, v, c, p, q)
-        if not ((abs(u) <= R) & (abs(v) <= R)):
-            break
-        dist = abs(u - x) + abs(v - y)
-        if k == 1:
-            # the only fixed points that are not minima are critical points
-            # such as the axes, where the step is exactly zero
-            closed = dist == 0.0
-        else:
-            closed = dist <= period_tol * spread
-        if closed:
-            return PERIODIC, k, sharp, lss, x, y
-        spread = max(spread, dist)
-    return BOUNDED, 0, sharp, lss, x, y
+
+    def classify(x, y, c, tol, R, max_period, period_tol):
+        _ = key
+        if not ((abs(x) <= R) & (abs(y) <= R)):
+            return DIVERGED, 0, np.nan, np.nan, np.nan, np.nan
+        sharp = sharpness(x, y)  # noqa: F821 (bound per model)
+        lss = loss(x, y)  # noqa: F821
+        if measure(x, y) < tol:  # noqa: F821
+            if is_minimum(x, y, tol):  # noqa: F821
+                return CONVERGED, 1, sharp, lss, x, y
+            return PERIODIC, 1, sharp, lss, x, y
+        # Period search. A cycle of period k >= 2 must close to a tiny fraction
+        # of its own extent: an orbit still converging to a minimum oscillates
+        # with a slowly shrinking amplitude, so it returns close to where it
+        # was but not to within period_tol of that amplitude, and stays
+        # "bounded, unresolved".
+        u, v = x, y
+        spread = 0.0
+        for k in range(1, max_period + 1):
+            u, v, _m = advance(u, v, c)  # noqa: F821
+            if not ((abs(u) <= R) & (abs(v) <= R)):
+                break
+            dist = abs(u - x) + abs(v - y)
+            if k == 1:
+                # the only fixed points that are not minima are critical
+                # points such as the axes, where the step is exactly zero
+                closed = dist == 0.0
+            else:
+                closed = dist <= period_tol * spread
+            if closed:
+                return PERIODIC, k, sharp, lss, x, y
+            spread = max(spread, dist)
+        return BOUNDED, 0, sharp, lss, x, y
+
+    return classify
 
 
-def make_grid_kernel(p: int, q: int, s: float):
-    """Build the grid kernel of the model with exponents ``(p, q)`` and scale ``s``.
+def grid_template(key):
+    """The grid kernel of one model (see :func:`eosfast.kernels.build.instantiate`).
 
-    The returned function has the signature::
+    Signature::
 
-        run(x0, y0, eta, cap, tol, escape, max_period, period_tol,
+        run(x0, y0, eta, cap, tol, R, max_period, period_tol,
             status, steps, period, sharp, loss, x, y) -> None
 
     All arrays are 1-D and of one length ``n``: inputs ``x0, y0, eta``
     (float64), outputs ``status`` (int8), ``steps`` (int32), ``period``
-    (int16) and ``sharp, loss, x, y`` (float64), filled in place.
-    ``cap`` is the step cap, ``tol`` the convergence tolerance on
-    ``|1 - P|``, ``escape`` the radius R. Orbits bounded at the cap are
-    searched for a period ``1 <= k <= max_period``: the smallest ``k`` whose
-    iterate returns to the state at the cap ``z_T``: exactly for ``k = 1``
-    (a critical point that is not a minimum, e.g. an axis) and within
+    (int16) and ``sharp, loss, x, y`` (float64), filled in place. ``cap`` is
+    the step cap, ``tol`` the convergence tolerance on the model's measure,
+    ``R`` the escape radius. Orbits bounded at the cap are searched for a
+    period ``1 <= k <= max_period``: the smallest ``k`` whose iterate returns
+    to the state at the cap ``z_T``: exactly for ``k = 1`` (a critical point
+    that is not a minimum, e.g. an axis) and within
     ``period_tol * max_{0<j<k} |z_{T+j} - z_T|_1`` (the cycle's own extent)
     for ``k >= 2``. Points are otherwise independent of lane, tile and thread.
     """
-    p = int(p)
-    q = int(q)
-    s = float(s)
 
-    @nb.njit(**JIT)
     def run(x0, y0, eta, cap, tol, R, max_period, period_tol,
             status, steps, period, sharp, lss, xs, ys):
+        _ = key
         n = x0.size
         capf = float(cap)
         X = np.full(LANES, np.nan)
@@ -101,8 +114,8 @@ def make_grid_kernel(p: int, q: int, s: float):
                     continue
                 i = idx[l]
                 if i >= 0:
-                    st, per, sh, lo, xf, yf = _classify(X[l], Y[l], C[l], tol, R, max_period,
-                                                        period_tol, p, q, s)
+                    st, per, sh, lo, xf, yf = classify(  # noqa: F821
+                        X[l], Y[l], C[l], tol, R, max_period, period_tol)
                     status[i] = st
                     steps[i] = np.int32(T[l])
                     period[i] = per
@@ -116,7 +129,7 @@ def make_grid_kernel(p: int, q: int, s: float):
                 if nxt < n:
                     X[l] = x0[nxt]
                     Y[l] = y0[nxt]
-                    C[l] = s * eta[nxt]
+                    C[l] = coef(eta[nxt])  # noqa: F821
                     T[l] = 0.0
                     G[l] = 1.0
                     idx[l] = nxt
@@ -131,19 +144,11 @@ def make_grid_kernel(p: int, q: int, s: float):
                     x = X[l]
                     y = Y[l]
                     t = T[l]
-                    a = ipow(x, p - 1)
-                    b = ipow(y, q - 1)
-                    ax = a * x
-                    by = b * y
-                    r = 1.0 - ax * by
-                    go = (abs(x) <= R) & (abs(y) <= R) & (abs(r) >= tol) & (t < capf)
-                    g = C[l] * r
-                    xn = x + g * (a * by)
-                    yn = y + g * (ax * b)
+                    xn, yn, m = advance(x, y, C[l])  # noqa: F821
+                    go = (abs(x) <= R) & (abs(y) <= R) & (m >= tol) & (t < capf)
                     X[l] = xn if go else x
                     Y[l] = yn if go else y
                     T[l] = t + 1.0 if go else t
                     G[l] = 1.0 if go else 0.0
 
     return run
-

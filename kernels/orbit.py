@@ -1,8 +1,10 @@
 """Orbit kernels: one recorded trajectory, eta sweeps (orbit diagrams), Lyapunov exponents.
 
-The map is the same :func:`eosfast.kernels.maps.step` the grid kernel iterates
-(same operation order, no fast-math), so a trajectory passes through exactly
-the states the grid kernel visits from the same initial point.
+The map is the model's ``advance`` (:mod:`eosfast.kernels.maps`), the one the
+grid kernel iterates (same operation order, no fast-math), so a trajectory
+passes through exactly the states the grid kernel visits from the same
+initial point. The ``*_template`` factories are compiled per model by
+:func:`eosfast.kernels.build.instantiate`.
 
 Escape rule (as in the grid kernel): a state is diverged when
 ``not (|x| <= R and |y| <= R)``, which also catches NaN and inf.
@@ -21,7 +23,7 @@ is slow: critical slowing down) therefore report 0, "none found".
 Largest Lyapunov exponent: the renormalised tangent-vector method (the QR
 method with one column; Benettin et al. 1980, Eckmann & Ruelle 1985):
 ``v <- J(w_t) v``, ``lambda = (1/n) sum_t ln |v|`` with ``|v|`` reset to 1
-after each step, ``J`` from :func:`eosfast.kernels.maps.jacobian`, natural
+after each step, ``J`` the bundle's ``jacobian``, natural
 log, per GD step. :func:`lyapunov_qr` is the general ``d``-dimensional QR
 version, for any sequence of Jacobians.
 """
@@ -34,7 +36,6 @@ import numba as nb
 import numpy as np
 
 from .config import CHUNK, JIT, LANES
-from .maps import jacobian, loss, product, residual, sharpness, step
 
 #: Observables of the orbit diagram, by code (the kernel's ``obs`` argument).
 OBSERVABLES = ("P", "x", "y", "loss", "sharpness", "b")
@@ -161,58 +162,52 @@ def cubic_orbit_diagram(a, kappa, b0, burn, out):
             out[i, t] = b if abs(b) <= 1e3 else np.nan
 
 
-def make_trajectory_kernel(p: int, q: int, s: float):
-    """Build the trajectory kernel of the model ``(p, q, s)``.
+def trajectory_template(key):
+    """The trajectory kernel of one model.
 
-    The returned function has the signature::
+    Signature::
 
         run(x0, y0, eta, R, xs, ys, loss, sharp) -> n
 
-    and fills ``xs, ys, loss, sharp`` (float64, shape (T + 1,)) with the
-    states ``w_0 .. w_n`` and the objective and network sharpness at each. It
-    stops early only on divergence: ``n = T`` for a bounded run, otherwise the
-    first step whose state escapes (that state is recorded, entries after it
-    are left untouched).
+    Fills ``xs, ys, loss, sharp`` (float64, shape (T + 1,)) with the states
+    ``w_0 .. w_n`` and the objective and sharpness at each. It stops early
+    only on divergence: ``n = T`` for a bounded run, otherwise the first step
+    whose state escapes (that state is recorded, entries after it are left
+    untouched).
     """
-    p = int(p)
-    q = int(q)
-    s = float(s)
 
-    @nb.njit(**JIT)
     def run(x0, y0, eta, R, xs, ys, lss, sharp):
+        _ = key
         T = xs.size - 1
-        c = s * eta
+        c = coef(eta)  # noqa: F821 (bound per model)
         x = x0
         y = y0
         for t in range(T + 1):
             xs[t] = x
             ys[t] = y
-            lss[t] = loss(x, y, p, q, s)
-            sharp[t] = sharpness(x, y, p, q, s)
+            lss[t] = loss(x, y)  # noqa: F821
+            sharp[t] = sharpness(x, y)  # noqa: F821
             if not ((abs(x) <= R) & (abs(y) <= R)):
                 return t
             if t < T:
-                x, y = step(x, y, c, p, q)
+                x, y, _m = advance(x, y, c)  # noqa: F821
         return T
 
     return run
 
 
-def make_jacobian_kernel(p: int, q: int, s: float):
-    """Build ``run(xs, ys, eta, out)``: Jacobians of the GD map along an orbit.
+def jacobian_template(key):
+    """``run(xs, ys, eta, out)``: Jacobians of the GD map along an orbit.
 
     ``xs, ys`` shape (n,) float64; ``out`` shape (n, 2, 2) float64, filled with
     ``[[dx'/dx, dx'/dy], [dy'/dx, dy'/dy]]`` at each state.
     """
-    p = int(p)
-    q = int(q)
-    s = float(s)
 
-    @nb.njit(**JIT)
     def run(xs, ys, eta, out):
-        c = s * eta
+        _ = key
+        c = coef(eta)  # noqa: F821
         for t in range(xs.size):
-            a, b, cc, d = jacobian(xs[t], ys[t], c, p, q)
+            a, b, cc, d = jacobian(xs[t], ys[t], c)  # noqa: F821
             out[t, 0, 0] = a
             out[t, 0, 1] = b
             out[t, 1, 0] = cc
@@ -221,10 +216,24 @@ def make_jacobian_kernel(p: int, q: int, s: float):
     return run
 
 
-def make_bifurcation_kernel(p: int, q: int, s: float):
-    """Build the orbit-diagram kernel of the model ``(p, q, s)``, parallel over eta.
+def pointwise_template(key):
+    """``run(x, y, which, out)``: sharpness (``which`` 0) or loss (1) at each point.
 
-    The returned function has the signature::
+    ``out[i]`` is the measure at ``(x[i], y[i])``; all arrays 1-D float64 of one length.
+    """
+
+    def run(x, y, which, out):
+        _ = key
+        for i in range(x.size):
+            out[i] = sharpness(x[i], y[i]) if which == 0 else loss(x[i], y[i])  # noqa: F821
+
+    return run
+
+
+def bifurcation_template(key):
+    """The orbit-diagram kernel of one model, parallel over eta.
+
+    Signature::
 
         run(x0, y0, etas, burn, tol, R, obs, period_tol, max_period,
             orbit, period, lyap) -> None
@@ -235,9 +244,9 @@ def make_bifurcation_kernel(p: int, q: int, s: float):
     ``orbit[i]`` (float64, (m, n)), the period code into ``period[i]`` (int16,
     (m,): 1 converged, ``k >= 2`` periodic, 0 none, -1 diverged) and the
     largest Lyapunov exponent of the recorded steps into ``lyap[i]``
-    (float64, nats per step; NaN if diverged). Converged means
-    ``|1 - P| < tol`` at the end or period 1 by :func:`detect_period`. From
-    an escape on, the row is NaN.
+    (float64, nats per step; NaN if diverged). Converged means the model's
+    measure is below ``tol`` at the end, or period 1 by :func:`detect_period`.
+    From an escape on, the row is NaN.
 
     Layout: ``LANES`` step sizes are iterated together in small buffers (their
     chains are independent, so the CPU overlaps them); an escaped lane is
@@ -247,14 +256,11 @@ def make_bifurcation_kernel(p: int, q: int, s: float):
     every ``CHUNK`` steps by its largest component (the logs of the factors
     are summed), which changes the exponent by rounding only.
     """
-    p = int(p)
-    q = int(q)
-    s = float(s)
     v0x, v0y = _V0
     L = LANES
 
-    @nb.njit(parallel=True, **JIT)
     def run(x0, y0, etas, burn, tol, R, obs, period_tol, max_period, orbit, period, lyap):
+        _ = key
         m, n = orbit.shape
         nblocks = (m + L - 1) // L
         for blk in nb.prange(nblocks):
@@ -265,13 +271,13 @@ def make_bifurcation_kernel(p: int, q: int, s: float):
             C = np.zeros(L)
             A = np.zeros(L, np.bool_)
             for l in range(nl):
-                C[l] = s * etas[i0 + l]
+                C[l] = coef(etas[i0 + l])  # noqa: F821
                 A[l] = (abs(x0) <= R) & (abs(y0) <= R)
             for _ in range(burn):
                 for l in range(L):
                     x = X[l]
                     y = Y[l]
-                    xn, yn = step(x, y, C[l], p, q)
+                    xn, yn, _m = advance(x, y, C[l])  # noqa: F821
                     go = A[l]
                     X[l] = xn if go else x
                     Y[l] = yn if go else y
@@ -291,8 +297,8 @@ def make_bifurcation_kernel(p: int, q: int, s: float):
                         y = Y[l]
                         c = C[l]
                         go = (abs(x) <= R) & (abs(y) <= R)
-                        a, b, cc, d = jacobian(x, y, c, p, q)
-                        xn, yn = step(x, y, c, p, q)
+                        a, b, cc, d = jacobian(x, y, c)  # noqa: F821
+                        xn, yn, _m = advance(x, y, c)  # noqa: F821
                         vx = VX[l]
                         vy = VY[l]
                         VX[l] = a * vx + b * vy
@@ -330,15 +336,15 @@ def make_bifurcation_kernel(p: int, q: int, s: float):
                         xv = xs[l, t]
                         yv = ys[l, t]
                         if obs == 0:
-                            val = product(xv, yv, p, q)
+                            val = product(xv, yv)  # noqa: F821
                         elif obs == 1:
                             val = xv
                         elif obs == 2:
                             val = yv
                         elif obs == 3:
-                            val = loss(xv, yv, p, q, s)
+                            val = loss(xv, yv)  # noqa: F821
                         elif obs == 4:
-                            val = sharpness(xv, yv, p, q, s)
+                            val = sharpness(xv, yv)  # noqa: F821
                         else:
                             val = xv * yv - 1.0
                         orbit[i, t] = val
@@ -352,7 +358,7 @@ def make_bifurcation_kernel(p: int, q: int, s: float):
                 vy = VY[l]
                 lyap[i] = (LS[l] + math.log(math.sqrt(vx * vx + vy * vy))) / n
                 per = detect_period(xs[l], ys[l], n, period_tol, max_period)
-                if abs(residual(X[l], Y[l], p, q)) < tol:
+                if measure(X[l], Y[l]) < tol:  # noqa: F821
                     per = CONVERGED
                 period[i] = per
 

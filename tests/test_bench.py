@@ -7,7 +7,7 @@ import pytest
 
 import eosfast
 from eosfast.bench import numpy_grid
-from eosfast.grid import compute_tile
+from eosfast.tiles import compute_tile
 
 
 @pytest.mark.parametrize("model", list(eosfast.MODELS))

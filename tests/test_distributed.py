@@ -23,7 +23,7 @@ distributed = pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")
 
 from eosfast.cli.main import main  # noqa: E402
-from eosfast.distributed import parse_scheduler, tile_source  # noqa: E402
+from eosfast.distributed import CLOSE_TIMEOUT, DaskExecutor, parse_scheduler  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -42,9 +42,14 @@ SLOW = dict(model="zhu4", res_x=320, res_y=256, x_range=(0.5, 2.0), y_range=(0.5
 
 def assert_same_file(a, b):
     """Every dataset equal (NaN where NaN), same shapes and dtypes, same parameters."""
+    def datasets(h):
+        names = []
+        h.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+        return sorted(names)
+
     with h5py.File(a) as f, h5py.File(b) as g:
-        assert sorted(f) == sorted(g)
-        for name in f:
+        assert datasets(f) == datasets(g)
+        for name in datasets(f):
             x, y = f[name], g[name]
             assert x.dtype == y.dtype and x.shape == y.shape and x.chunks == y.chunks, name
             assert np.array_equal(x[()], y[()], equal_nan=x.dtype.kind == "f"), name
@@ -54,27 +59,27 @@ def assert_same_file(a, b):
 
 def _count_kernel_builds():
     """On a worker: count the builds of a model's kernels and the tiles computed."""
-    import eosfast._kernels as K
+    import eosfast.kernels.cpu as K
+    import eosfast.tiles as T
 
-    G = sys.modules["eosfast.grid"]
     if not hasattr(K, "builds"):
         K.builds, K.tiles = 0, 0
-        build, tile = K.for_model, G.compute_tile
+        init, tile = K.ModelKernels.__init__, T.compute_tile
 
-        def counted_build(model):
+        def counted_init(self, maps):
             K.builds += 1
-            return build(model)
+            init(self, maps)
 
         def counted_tile(*args, **kw):
             K.tiles += 1
             return tile(*args, **kw)
 
-        K.for_model, G.compute_tile = counted_build, counted_tile
+        K.ModelKernels.__init__, T.compute_tile = counted_init, counted_tile
     return os.getpid()
 
 
 def _kernel_report():
-    import eosfast._kernels as K
+    import eosfast.kernels.cpu as K
     from eosfast.models import get_model
 
     grid = get_model("zhu4").kernels.grid
@@ -202,13 +207,13 @@ def test_ctrl_c_closes_the_local_cluster_and_resume_finishes_identically(
 
     with pytest.raises(Interrupted, match="--resume"):
         eosfast.grid(**SMALL, out=out, scheduler="local:2", progress=interrupt)
-    assert len(started[-1]) == 2  # the two workers of local:2 were running
+    assert len(started[-1]) >= 2  # the two workers of local:2 were running
     part = out.with_name("g.h5.part")
     assert part.exists() and not out.exists()
     with h5py.File(part) as f:
-        assert 3 <= f["tile_done"][()].sum() < 32
-    # and they are gone
-    deadline = time.monotonic() + 10
+        assert 3 <= f["resume/tile_done"][()].sum() < 32
+    # and they are gone (allow three close timeouts on a loaded machine)
+    deadline = time.monotonic() + 3 * CLOSE_TIMEOUT
     while _cluster_processes(me) - before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _cluster_processes(me) - before == set()
@@ -235,11 +240,13 @@ def test_bad_scheduler_is_one_line_exit_2_and_leaves_nothing(tmp_path, capsys, a
 
 
 def test_unreachable_scheduler_is_one_line_before_any_file(tmp_path, capsys):
-    with socket.socket() as s:  # a port that was free a moment ago: nothing listens
+    # a port held bound but not listening: connecting is refused, and no other
+    # process can take the port while the test runs
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    code, _, err = call(capsys, "grid", "--res", "8", "--steps", "5", "-o", tmp_path / "g.h5",
-                        "--scheduler", f"tcp://127.0.0.1:{port}")
+        code, _, err = call(capsys, "grid", "--res", "8", "--steps", "5", "-o",
+                            tmp_path / "g.h5", "--scheduler", f"tcp://127.0.0.1:{port}")
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "cannot reach the dask scheduler" in err
     assert os.listdir(tmp_path) == []
@@ -248,7 +255,7 @@ def test_unreachable_scheduler_is_one_line_before_any_file(tmp_path, capsys):
 def test_without_dask_the_message_says_what_to_install(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
     with pytest.raises(EosfastError, match=r"pip install 'eosfast\[dask\]'"):
-        tile_source("local:2")
+        DaskExecutor("local:2")
     code, _, err = call(capsys, "grid", "--res", "8", "-o", tmp_path / "g.h5",
                         "--scheduler", "local:2")
     assert code == 2 and "eosfast[dask]" in err and len(err.strip().splitlines()) == 1

@@ -8,7 +8,7 @@ import pytest
 
 import eosfast
 import naive
-from eosfast.grid import compute_tile
+from eosfast.tiles import compute_tile
 
 MODELS = list(eosfast.MODELS)
 
@@ -46,15 +46,13 @@ def test_kernel_matches_plain_python_on_random_points(model):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_reduced_map_equals_full_network_gd(model):
-    """The 2-variable map is GD on all k weights with the coupling preserved."""
+    """eosfast's 2-variable map is GD on all k weights with the coupling preserved."""
     m = eosfast.get_model(model)
-    p, q, s, _ = naive.MODELS[model]
-    x, y = 1.3, 0.6
-    w = naive.weights(model, x, y)
-    for _ in range(20):
-        x, y = naive.reduced_step(x, y, 0.05, p, q, s)
+    t = eosfast.trajectory(model, 1.3, 0.6, eta=0.05, steps=20)
+    w = naive.weights(model, 1.3, 0.6)
+    for k in range(1, 21):
         w = naive.network_step(model, w, 0.05)
-        assert np.allclose(w, m.weights(x, y), rtol=1e-13, atol=0)
+        assert np.allclose(w, m.weights(t.x[k], t.y[k]), rtol=1e-13, atol=0)
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -20,10 +20,11 @@ pytest.importorskip("sklearn")
 
 import naive  # noqa: E402
 from eosfast import EosfastError, nets  # noqa: E402
+from eosfast.nets import archs, backend, engine, runner  # noqa: E402
 
 
 def _jnp():
-    return nets._jax().numpy
+    return backend.jax_module().numpy
 
 
 def _tiny_mse(act, seed=0):
@@ -31,7 +32,7 @@ def _tiny_mse(act, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((7, 4))
     y = np.sign(rng.standard_normal(7))
-    loss = nets._mse_loss((4, 5, 5, 1), True, act, x, y)()
+    loss = archs._mse_loss((4, 5, 5, 1), True, act, x, y)()
     w = rng.standard_normal(4 * 5 + 5 + 5 * 5 + 5 + 5 + 1)
     return loss, w
 
@@ -42,10 +43,10 @@ def _tiny_mse(act, seed=0):
 @pytest.mark.parametrize("act", ["elu", "relu", None])
 @pytest.mark.parametrize("m", [61, 30])
 def test_lanczos_matches_dense_hessian(act, m):
-    jax = nets._jax()
+    jax = backend.jax_module()
     loss, w = _tiny_mse(act)
     dense = np.linalg.eigvalsh(np.asarray(jax.hessian(loss)(_jnp().asarray(w))))
-    eng = nets._Engine(loss, w.size, m, seed=3)
+    eng = engine.Engine(loss, w.size, m, seed=3)
     theta, u, res = (np.asarray(a) for a in jax.jit(eng.top_eig)(w, eng.Z[0], eng.Z))
     assert theta == pytest.approx(dense[-1], rel=1e-9, abs=1e-10)
     assert abs(np.linalg.norm(u) - 1.0) < 1e-10
@@ -54,14 +55,14 @@ def test_lanczos_matches_dense_hessian(act, m):
 
 def test_lanczos_breakdown_restarts():
     """A rank-1 Hessian exhausts the Krylov space after one step: no NaN, exact answer."""
-    jax = nets._jax()
+    jax = backend.jax_module()
     jnp = _jnp()
     a = np.arange(1.0, 11.0)
-    eng = nets._Engine(lambda w: 0.5 * jnp.dot(jnp.asarray(a), w) ** 2, 10, 10, seed=0)
+    eng = engine.Engine(lambda w: 0.5 * jnp.dot(jnp.asarray(a), w) ** 2, 10, 10, seed=0)
     theta, u, res = jax.jit(eng.top_eig)(np.zeros(10), eng.Z[0], eng.Z)
     assert float(theta) == pytest.approx(a @ a, rel=1e-12)
     assert abs(abs(float(np.asarray(u) @ a)) / np.linalg.norm(a) - 1.0) < 1e-12
-    eng0 = nets._Engine(lambda w: 0.0 * jnp.sum(w), 10, 10, seed=0)   # H = 0
+    eng0 = engine.Engine(lambda w: 0.0 * jnp.sum(w), 10, 10, seed=0)   # H = 0
     theta0, _, _ = jax.jit(eng0.top_eig)(np.zeros(10), eng0.Z[0], eng0.Z)
     assert float(theta0) == 0.0
 
@@ -69,9 +70,9 @@ def test_lanczos_breakdown_restarts():
 @pytest.mark.parametrize("x", [1.0, 1.7, 2.1889, 3.0, 10.0])
 def test_scalar4_sharpness_on_minima(x):
     """On x y = 1 the zhu4 network's sharpness is 2 (x^2 + y^2) (math.md s. 2)."""
-    jax = nets._jax()
-    prob = nets._problem("scalar4", 0, "elu", 50, (0, 1), (4, 0.1), (x, 1.0 / x))
-    eng = nets._Engine(prob.make_loss(), 4, 20, seed=0)
+    jax = backend.jax_module()
+    prob = archs.make_problem("scalar4", 0, "elu", 50, (0, 1), (4, 0.1), (x, 1.0 / x))
+    eng = engine.Engine(prob.make_loss(), 4, 20, seed=0)
     theta = float(jax.jit(eng.top_eig)(prob.w0, eng.Z[0], eng.Z)[0])
     assert theta == pytest.approx(2.0 * (x * x + 1.0 / (x * x)), rel=1e-11)
 
@@ -79,10 +80,10 @@ def test_scalar4_sharpness_on_minima(x):
 @pytest.mark.parametrize("xy", [(0.5, 0.1), (2.5, 0.35), (1.2, 0.9), (3.0, -0.4)])
 def test_scalar4_sharpness_off_minima(xy):
     """Anywhere, against the closed-form 4x4 Hessian (math.md s. 1) in mpmath."""
-    jax = nets._jax()
+    jax = backend.jax_module()
     x, y = xy
-    prob = nets._problem("scalar4", 0, "elu", 50, (0, 1), (4, 0.1), (x, y))
-    eng = nets._Engine(prob.make_loss(), 4, 20, seed=0)
+    prob = archs.make_problem("scalar4", 0, "elu", 50, (0, 1), (4, 0.1), (x, y))
+    eng = engine.Engine(prob.make_loss(), 4, 20, seed=0)
     theta = float(jax.jit(eng.top_eig)(prob.w0, eng.Z[0], eng.Z)[0])
     assert theta == pytest.approx(naive.network_sharpness("zhu4", x, y), rel=1e-11)
     if xy == (0.5, 0.1):
@@ -95,10 +96,11 @@ def test_scalar4_sharpness_off_minima(xy):
 def test_scalar4_run_matches_numpy_gd_and_collects_iterates():
     """The runner's GD and its late-iterate bookkeeping against plain NumPy GD."""
     eta, steps, window, every = 0.2, 57, 23, 10
-    prob, eng, etas, *_ = nets._setup("scalar4", [eta], steps, every, 0, "elu", 50, (0, 1),
-                                      (4.0, 0.1), (2.5, 0.35), 20, 1e6)
-    step, loss, sharp, res, div, wf, uf, its = nets._run(eng, prob.w0, etas, steps, every,
-                                                        1e6, collect_last=window)
+    s = runner.setup("scalar4", [eta], steps, every, 0, "elu", 50, (0, 1), (4.0, 0.1),
+                     (2.5, 0.35), 20, 1e6)
+    r = runner.drive(s.engine, s.problem.w0, s.eta, s.steps, s.every, 1e6,
+                     collect_last=window)
+    step, loss, div, wf, its = r.step, r.loss, r.diverged, r.w_final, r.iterates
     w = [2.5, 0.35, 2.5, 0.35]
     ref = [list(w)]
     for _ in range(steps):
@@ -145,7 +147,7 @@ def test_linear2_below_threshold_and_divergence():
 
 
 def test_linear2_init_factor():
-    prob = nets._problem("linear2", 5, "elu", 50, (0, 1), (4.0, 0.1), (2.5, 0.35))
+    prob = archs.make_problem("linear2", 5, "elu", 50, (0, 1), (4.0, 0.1), (2.5, 0.35))
     W, v = prob.w0[:640], prob.w0[640:]
     assert prob.w0.size == 650
     assert np.std(W) == pytest.approx(4.0 / 8.0, rel=0.1)          # 4 / sqrt(64)

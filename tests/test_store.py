@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import eosfast
-from eosfast.result import FIELDS
+from eosfast.store.layouts import GRID_DTYPES as FIELDS
 
 KW = dict(res_x=40, res_y=30, x_range=(0.5, 3.5), y_range=(0.2, 3.0), eta=[0.2, 0.25],
           steps=1500)
@@ -25,7 +25,7 @@ def test_file_round_trip_equals_in_memory(tmp_path):
     got = eosfast.read_grid(path)
     for name in FIELDS:
         assert np.array_equal(getattr(got, name), getattr(mem, name), equal_nan=True)
-        assert getattr(got, name).dtype == np.dtype(FIELDS[name][0])
+        assert getattr(got, name).dtype == FIELDS[name]
     assert run.counts == mem.counts() and run.iterations == mem.iterations()
     with h5py.File(path) as f:
         for name in FIELDS:
@@ -100,7 +100,7 @@ def test_resume_refuses_other_parameters_and_foreign_files(tmp_path):
 _CHILD = """
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)
-from eosfast import store
+from eosfast.store import gridfile as store
 from eosfast.cli.main import main
 write, count = store.write_tile, [0]
 def write_then_signal(*a, **k):
@@ -130,8 +130,8 @@ def test_resume_after_killed_run_equals_uninterrupted(tmp_path, sig, run_cli):
         assert len(p.stderr.strip().splitlines()) == 1
     assert not out.exists() and part.exists()
     with h5py.File(part, "r") as f:
-        done_before = int(f["tile_done"][:].sum())
-        assert 3 <= done_before < f["tile_done"].size
+        done_before = int(f["resume/tile_done"][:].sum())
+        assert 3 <= done_before < f["resume/tile_done"].size
     code, stdout, err = run_cli(*_grid_args(out, "--resume"))
     assert code == 0, err
     assert out.exists() and not part.exists()
@@ -140,7 +140,7 @@ def test_resume_after_killed_run_equals_uninterrupted(tmp_path, sig, run_cli):
     for name in FIELDS:
         assert np.array_equal(getattr(got, name), getattr(ref, name), equal_nan=True), name
     with h5py.File(out) as f:
-        assert f["tile_done"][:].all() and f.attrs["complete"] == 1
+        assert f["resume/tile_done"][:].all() and f.attrs["complete"] == 1
 
 
 def test_partial_file_without_resume_is_refused(tmp_path):

@@ -8,19 +8,16 @@ import numpy as np
 import pytest
 
 import naive
-from eosfast import get_model
 from eosfast.errors import EosfastError
 from eosfast.measures import eos_minimum
+from eosfast.tiles import compute_points
 from eosfast.trajectory import parabola_b, read_trajectory, reparametrise, trajectory
 
 
 def grid_point(model, x0, y0, eta, cap, tol=1e-12, R=1e3):
     """The grid kernel on one point: (status, steps, x, y)."""
-    out = [np.empty(1, np.int8), np.empty(1, np.int32), np.empty(1, np.int16)] + \
-        [np.empty(1) for _ in range(4)]
-    get_model(model).kernels.grid(np.array([x0]), np.array([y0]), np.array([eta]), cap, tol,
-                                  R, 64, 1e-8, *out)
-    return int(out[0][0]), int(out[1][0]), float(out[5][0]), float(out[6][0])
+    out = compute_points(model, np.array([x0]), np.array([y0]), np.array([eta]), cap, tol, R)
+    return int(out["status"][0]), int(out["steps"][0]), float(out["x"][0]), float(out["y"][0])
 
 
 @pytest.mark.parametrize("model", ["zhu4", "deg3", "deg2", "deg6"])

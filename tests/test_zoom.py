@@ -75,7 +75,11 @@ def test_deg2_zoom_is_smooth_at_every_level(tmp_path):
     ws = [lv.x_range[1] - lv.x_range[0] for lv in res.levels]
     np.testing.assert_allclose(ws, [2.0, 0.5, 0.125])
     assert (tmp_path / "z.png").stat().st_size > 1000
-    assert (tmp_path / "z.gif").stat().st_size > 1000 or res.images == [tmp_path / "z.png"]
+    from PIL import Image  # Pillow comes with matplotlib: the GIF is always written
+
+    with Image.open(tmp_path / "z.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames == 2 * 12 + 1
+    assert res.images == [tmp_path / "z.png", tmp_path / "z.gif"]
 
     with h5py.File(out) as f:
         assert f.attrs["kind"] == "eosfast.zoom" and f.attrs["complete"] == 1
@@ -102,6 +106,15 @@ def test_deg2_zoom_is_smooth_at_every_level(tmp_path):
 
     with pytest.raises(EosfastError, match="exists"):
         zoom(**DEG2, levels=1, res=64, out=out)
+
+
+def test_animation_without_a_writer_warns_and_writes_nothing(tmp_path, monkeypatch):
+    from matplotlib import animation
+
+    monkeypatch.setattr(animation.writers, "is_available", lambda name: False)
+    with pytest.warns(UserWarning, match="no ffmpeg writer"):
+        res = zoom(**DEG2, levels=1, res=64, animation=tmp_path / "z.mp4")
+    assert res.images == [] and not list(tmp_path.iterdir())
 
 
 def test_off_boundary_levels_warn():

@@ -9,6 +9,7 @@ tests while keeping every element of the picture).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import EosfastError
@@ -22,16 +23,34 @@ FIGURES: dict[str, str] = {
 }
 
 
-def make_figure(name: str, outdir: str | Path, quick: bool = False) -> list[Path]:
-    """Regenerate figure ``name`` (or ``"all"``) into ``outdir``; returns the PNG paths."""
+def make_figure(name: str, outdir: str | Path, quick: bool = False, *, force: bool = False,
+                progress: Callable[[int, int, str], None] | None = None) -> list[Path]:
+    """Regenerate figure ``name`` (or ``"all"``) into ``outdir``; returns the PNG paths.
+
+    Every output is checked before anything is computed: an existing
+    ``outdir/NAME.png`` is replaced only with ``force``. ``progress`` is
+    called as ``progress(k, n, name)`` before the k-th of n figures.
+    """
+    from ..store.atomic import check_output
+
     names = list(FIGURES) if name == "all" else [name]
     for n in names:
         if n not in FIGURES:
             raise EosfastError(f"unknown figure {n!r} (known: {', '.join(FIGURES)}, all)")
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    paths = []
+    if outdir.exists() and not outdir.is_dir():
+        raise EosfastError(f"{outdir} is not a folder")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EosfastError(f"cannot create the folder {outdir}: {exc.strerror or exc}") from None
     for n in names:
+        check_output(outdir / f"{n}.png", force=force)
+    paths = []
+    for k, n in enumerate(names, 1):
+        if progress:
+            progress(k, len(names), n)
         module, func = FIGURES[n].split(":")
-        paths.append(getattr(importlib.import_module(module), func)(outdir, quick=quick))
+        paths.append(getattr(importlib.import_module(module), func)(outdir, quick=quick,
+                                                                      force=force))
     return paths

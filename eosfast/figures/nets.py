@@ -115,13 +115,13 @@ def build_fig1(quick: bool = False):
     return draw_fig1(d), d
 
 
-def fig1(outdir: Path, quick: bool = False) -> Path:
+def fig1(outdir: Path, quick: bool = False, force: bool = False) -> Path:
     """Paper Fig. 1: sharpness adaptivity of mlp5 and scalar4, not of linear2.
 
     Writes ``outdir/fig1.png`` and returns its path.
     """
     fig, _ = build_fig1(quick)
-    return plots.save(fig, Path(outdir) / "fig1.png")
+    return plots.save(fig, Path(outdir) / "fig1.png", force=force)
 
 
 # ---------------------------------------------------------------------- fig8
@@ -212,10 +212,10 @@ def build_fig8(quick: bool = False):
     return draw_fig8(d), d
 
 
-def fig8(outdir: Path, quick: bool = False) -> Path:
+def fig8(outdir: Path, quick: bool = False, force: bool = False) -> Path:
     """Paper Section 6: late mlp5 iterates lie near a 2-D plane, on a parabola.
 
     Writes ``outdir/fig8.png`` and returns its path.
     """
     fig, _ = build_fig8(quick)
-    return plots.save(fig, Path(outdir) / "fig8.png")
+    return plots.save(fig, Path(outdir) / "fig8.png", force=force)

@@ -41,22 +41,19 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from .. import plots
-from ..bifurcation import adaptivity as _adaptivity
-from ..bifurcation import bifurcation, period_doublings
+from .. import defaults, plots
+from ..adaptivity import adaptivity as _adaptivity
+from ..bifurcation import bifurcation
+from ..cycles import period_doublings
+from ..grid import grid
 from ..kernels.orbit import cubic_orbit_diagram
 from ..measures import eos_minimum
 from ..measures import sharpness as _sharpness
-from ..models import get_model
+from ..status import Status
+from ..tiles import compute_points
 from ..trajectory import trajectory
 
 COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e")
-
-
-def _grid(**kw):
-    from ..grid import grid
-
-    return grid(**kw)
 
 
 # ---------------------------------------------------------------- fig1c, fig2a
@@ -109,7 +106,7 @@ def draw_fig2a(d: dict):
 
 def data_fig2b(quick: bool = False) -> dict:
     res, steps = (48, 5000) if quick else (512, 50000)
-    r = _grid(model="zhu4", res=res, x_range=(0.0, 4.0), y_range=(0.0, 4.0), eta=0.2,
+    r = grid(model="zhu4", res=res, x_range=(0.0, 4.0), y_range=(0.0, 4.0), eta=0.2,
               steps=steps)
     return {"grid": r}
 
@@ -185,14 +182,10 @@ def draw_fig3(d: dict):
 def _final_sharpness(model: str, x0: np.ndarray, y0: np.ndarray, eta: float,
                      steps: int) -> np.ndarray:
     """Final sharpness from each init (grid kernel on a list of points); NaN unless converged."""
-    m = get_model(model)
-    n = x0.size
-    status, nsteps, period = np.empty(n, np.int8), np.empty(n, np.int32), np.empty(n, np.int16)
-    sharp, lss, xs, ys = (np.empty(n) for _ in range(4))
-    m.kernels.grid(np.ascontiguousarray(x0, dtype=float), np.ascontiguousarray(y0, dtype=float),
-                   np.full(n, eta), steps, 1e-12, 1e3, 64, 1e-8, status, nsteps, period, sharp,
-                   lss, xs, ys)
-    return np.where(status == 1, sharp, np.nan)
+    x0 = np.ascontiguousarray(x0, dtype=np.float64)
+    out = compute_points(model, x0, np.ascontiguousarray(y0, dtype=np.float64),
+                         np.full(x0.size, float(eta)), steps, defaults.TOL, defaults.ESCAPE)
+    return np.where(out["status"] == Status.CONVERGED, out["sharpness"], np.nan)
 
 
 FIG5_X0 = (2.22, 2.25, 2.3)
@@ -249,7 +242,7 @@ def draw_fig5(d: dict):
 
 def data_fig6(quick: bool = False) -> dict:
     res, steps = (48, 4000) if quick else (400, 20000)
-    r = _grid(model="deg3", res=res, x_range=(0.05, 6.0), y_range=(0.05, 2.5), eta=0.2,
+    r = grid(model="deg3", res=res, x_range=(0.05, 6.0), y_range=(0.05, 2.5), eta=0.2,
               steps=steps)
     return {"grid": r}
 
@@ -260,7 +253,7 @@ def draw_fig6(d: dict):
     fig = plots.new_figure(13, 5)
     ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.25, 1]})
     plots.basin(ax1, r, "sharpness", band=0.1)
-    conv = r.status[0] == 1
+    conv = r.status[0] == Status.CONVERGED
     sh = r.sharpness[0][conv]
     fy = r.y[0][conv]
     bins = np.linspace(3.0, 2 / eta, 50)
@@ -284,7 +277,7 @@ def draw_fig6(d: dict):
 
 def data_fig7a(quick: bool = False) -> dict:
     res, steps = (64, 3000) if quick else (1024, 10000)
-    r = _grid(model="zhu4", res=res, x_range=(3.0, 3.4), y_range=(0.1, 0.5), eta=0.2,
+    r = grid(model="zhu4", res=res, x_range=(3.0, 3.4), y_range=(0.1, 0.5), eta=0.2,
               steps=steps)
     return {"grid": r}
 
@@ -386,15 +379,15 @@ def draw_cascade(d: dict):
     zx, zl = plots.plot_bifurcation(sub[1], d["zoom"])
     zx.set_title("zoom on the cascade", fontsize=9)
     dd = d["doubling"]
-    for e in dd["points"]:
+    for e in dd.points:
         for a in (ax, zx):
             lo, hi = a.get_xlim()
             if lo <= e <= hi:
                 a.axvline(e, color="#2166ac", lw=0.5, ls=":")
     lines = [f"$\\eta_{j + 1}$ = {e:.7f} (period {p})"
-             for j, (e, p) in enumerate(zip(dd["points"], dd["periods"], strict=True))]
-    lines += [f"$\\delta_{j + 1}$ = {r:.4f}" for j, r in enumerate(dd["ratios"])]
-    lines.append(f"Feigenbaum $\\delta$ = {dd['feigenbaum']:.4f}")
+             for j, (e, p) in enumerate(zip(dd.points, dd.periods, strict=True))]
+    lines += [f"$\\delta_{j + 1}$ = {r:.4f}" for j, r in enumerate(dd.ratios)]
+    lines.append(f"Feigenbaum $\\delta$ = {dd.feigenbaum:.4f}")
     ax.text(0.99, 0.02, "\n".join(lines), transform=ax.transAxes, ha="right", va="bottom",
             fontsize=8, family="monospace",
             bbox={"boxstyle": "round", "fc": "white", "ec": "0.6", "alpha": 0.9})
@@ -438,15 +431,15 @@ def build(name: str, quick: bool = False):
     return draw_fn(data), data
 
 
-def make(name: str, outdir: str | Path, quick: bool = False) -> Path:
+def make(name: str, outdir: str | Path, quick: bool = False, force: bool = False) -> Path:
     """Build figure ``name`` and write ``outdir/name.png``."""
     fig, _ = build(name, quick)
-    return plots.save(fig, Path(outdir) / f"{name}.png")
+    return plots.save(fig, Path(outdir) / f"{name}.png", force=force)
 
 
 def _maker(name: str):
-    def figure(outdir: Path, quick: bool = False) -> Path:
-        return make(name, outdir, quick)
+    def figure(outdir: Path, quick: bool = False, force: bool = False) -> Path:
+        return make(name, outdir, quick, force)
 
     figure.__name__ = name
     figure.__doc__ = f"Write ``outdir/{name}.png`` (see the module docstring for the set-up)."

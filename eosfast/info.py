@@ -1,4 +1,4 @@
-"""Readers for people: a pandas DataFrame of a grid file and a text summary."""
+"""``eosfast.info``: what a result file holds, for people."""
 
 from __future__ import annotations
 
@@ -8,39 +8,22 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store
-from .result import CONVERGED, FIELDS, outcome_counts
-
-
-def read_frame(path: str | os.PathLike, eta: float | None = None):
-    """Load a grid result file as a pandas DataFrame.
-
-    Parameters
-    ----------
-    path : path-like
-        An eosfast grid file.
-    eta : float, optional
-        Only the slice with this step size.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per grid point, columns ``eta, x0, y0, status, steps, period,
-        sharpness, loss, x, y`` (dtypes as in the file; rows in (eta, y0, x0)
-        order, x0 fastest).
-    """
-    return store.read_grid(path, eta=eta).to_frame()
+from .result import percent
+from .status import Status, outcome_counts
+from .store.gridfile import done_tiles, is_complete, open_grid, read_array
+from .store.h5 import read_params
+from .store.layouts import GRID_FIELDS
 
 
 def info(path: str | os.PathLike) -> str:
     """A human-readable summary of a grid file: parameters, outcomes, sharpness per eta."""
     path = Path(path)
     lines = []
-    with store.open_existing(path) as f:
-        params = store.read_params(f, path)
-        done = store.done_tiles(f)
+    with open_grid(path) as f:
+        params = read_params(f)
+        done = done_tiles(f)
         etas = f["eta"][:]
-        state = ("complete" if store.is_complete(f)
+        state = ("complete" if is_complete(f)
                  else f"partial: {done.sum()} of {done.size} tiles done")
         lines.append(f"{path}: eosfast grid ({state}), written by eosfast "
                      f"{f.attrs.get('eosfast_version')} on {f.attrs.get('created')}")
@@ -53,11 +36,10 @@ def info(path: str | os.PathLike) -> str:
                   f"{'2/eta':>8} {'in band':>8}")
         lines.append(header)
         for k, e in enumerate(etas):
-            status = f["status"][k]
-            computed = status != store.FILL["status"]
-            n = max(1, int(computed.sum()))
+            status = read_array(f, "status", k)
+            n = int(np.count_nonzero(status != Status.PENDING))
             c = outcome_counts(status)
-            sharp = f["sharpness"][k][status == CONVERGED]
+            sharp = read_array(f, "sharpness", k)[status == Status.CONVERGED]
             if sharp.size:
                 lo, med, hi = np.min(sharp), np.median(sharp), np.max(sharp)
                 band = np.mean((sharp > 2 / e - 0.1) & (sharp < 2 / e))
@@ -65,8 +47,9 @@ def info(path: str | os.PathLike) -> str:
             else:
                 stats = f"{'-':>10} {'-':>10} {'-':>10} {2 / e:8.4g} {'-':>8}"
             lines.append(f"{e:10.6g} " + " ".join(
-                f"{100 * c[name] / n:{w}.1f}%" for name, w in
-                (("converged", 9), ("periodic", 8), ("bounded", 7), ("diverged", 8))) + " " + stats)
-    lines.append("fields: " + ", ".join(FIELDS) + "  ('in band': converged points with "
+                f"{percent(c[name], n):>{w}}" for name, w in
+                (("converged", 10), ("periodic", 9), ("bounded", 8), ("diverged", 9)))
+                + " " + stats)
+    lines.append("fields: " + ", ".join(GRID_FIELDS) + "  ('in band': converged points with "
                  "sharpness in (2/eta - 0.1, 2/eta))")
     return "\n".join(lines)

@@ -1,0 +1,76 @@
+"""Default parameters and fixed choices, named once for the API and the command line.
+
+This module imports nothing heavy: the command line reads its defaults and
+choices from here while showing ``--help`` (a test checks that both agree).
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------- grid
+
+MODEL = "zhu4"
+RES = 1024
+X_RANGE = (0.0, 4.0)
+Y_RANGE = (0.0, 4.0)
+ETA = 0.2
+STEPS = 10000
+TOL = 1e-12
+ESCAPE = 1e3
+
+#: Tile edge in points: 256 x 256 tiles keep per-tile overhead (a kernel
+#: call, an HDF5 chunk write) below 1% while leaving hundreds of tiles to
+#: balance across threads on a 4096^2 grid.
+TILE = 256
+
+#: Period search of the grid after the cap: periods up to MAX_PERIOD; a cycle
+#: of period k >= 2 must close to PERIOD_TOL of its own extent. An orbit still
+#: converging to a minimum at the EoS closes only to its contraction per cycle
+#: (about eta^2 for zhu4), so it stays "bounded, unresolved" rather than periodic.
+MAX_PERIOD = 64
+PERIOD_TOL = 1e-8
+
+# ---------------------------------------------------------------- one run
+
+TRAJECTORY_X0 = 2.5
+TRAJECTORY_Y0 = 0.35
+
+# ---------------------------------------------------------------- orbit diagrams
+
+BIFURCATION_X0 = 1.2
+BIFURCATION_Y0 = 0.9
+BIFURCATION_ETA_RANGE = (0.45, 0.99)
+BIFURCATION_ETA_RES = 1000
+BURN = 20000
+RECORD = 2048
+#: Period test of orbit diagrams: the whole recorded window must repeat to
+#: PERIOD_TOL (1 + |x| + |y|); periods up to BIFURCATION_MAX_PERIOD.
+BIFURCATION_MAX_PERIOD = 256
+#: What an orbit diagram records (P: the product of the weights; b = xy - 1).
+OBSERVABLES = ("P", "x", "y", "loss", "sharpness", "b")
+
+# ---------------------------------------------------------------- zoom
+
+ZOOM_CENTER = (3.2, 0.3)
+ZOOM_WIDTH = 0.4
+ZOOM_MAGNIFICATION = 4.0
+ZOOM_LEVELS = 6
+ZOOM_RES = 1024
+ZOOM_MIN_RES = 64
+
+# ---------------------------------------------------------------- plots, fractal
+
+#: Fields ``eosfast plot basin`` draws.
+BASIN_FIELDS = ("status", "steps", "sharpness", "loss")
+#: Kinds of ``eosfast plot``.
+PLOT_KINDS = ("basin", "bifurcation", "trajectory", "adaptivity", "concentration")
+DPI = 150
+MAX_DPI = 1200
+#: Boundaries ``eosfast fractal`` measures, and the classes of its entropies.
+FRACTAL_SPLITS = ("diverged", "converged")
+FRACTAL_CLASSES = ("split", "outcome", "status")
+ENTROPY_BOX = 5
+
+# ---------------------------------------------------------------- networks
+
+ARCHS = ("mlp5", "linear2", "scalar4")
+ACTIVATIONS = ("relu", "elu")

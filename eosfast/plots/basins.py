@@ -1,0 +1,205 @@
+"""Basin maps of grid results: outcome, steps, sharpness, loss; sharpness histograms."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib import colors as mcolors
+from matplotlib.axes import Axes
+from matplotlib.patches import Patch
+
+from ..defaults import BASIN_FIELDS
+from ..errors import EosfastError
+from ..status import Status
+from .base import THRESHOLD_STYLE, status_style
+
+
+def _slice(result, eta) -> tuple[int, float]:
+    if eta is None:
+        if result.eta.size != 1:
+            raise EosfastError(f"the result holds {result.eta.size} step sizes; choose one "
+                               f"with eta= (one of {list(result.eta)})")
+        return 0, float(result.eta[0])
+    i = result.index(eta)
+    return i, float(result.eta[i])
+
+
+def _extent(result) -> list[float]:
+    def ends(v):
+        d = (v[-1] - v[0]) / (v.size - 1) if v.size > 1 else 1.0
+        return v[0] - d / 2, v[-1] + d / 2
+
+    x0, x1 = ends(result.x0)
+    y0, y1 = ends(result.y0)
+    return [x0, x1, y0, y1]
+
+
+def _title(result, eta: float, what: str) -> str:
+    p = result.params or {}
+    ny, nx = result.y0.size, result.x0.size
+    steps = p.get("steps", "?")
+    return f"{result.model}, $\\eta$ = {eta:g}, {nx}x{ny} inits, T = {steps}: {what}"
+
+
+def _basin_axes(ax: Axes, result, eta: float, what: str) -> None:
+    ax.set_xlabel("$x_0$")
+    ax.set_ylabel("$y_0$")
+    ax.set_title(_title(result, eta, what), fontsize=9)
+
+
+def basin(ax: Axes, result, field: str = "status", eta: float | None = None,
+          band: float = 0.1, colorbar: bool = True):
+    """Draw one field of a grid result over the initial points ``(x0, y0)``.
+
+    Parameters
+    ----------
+    ax : Axes
+    result : GridResult
+        Arrays shaped (n_eta, ny, nx) (:func:`eosfast.read_grid`, :func:`eosfast.grid`).
+    field : str
+        ``status`` (converged / periodic / bounded / diverged), ``steps`` (log
+        scale; steps to converge and steps to escape on separate colour
+        ramps), ``sharpness`` (of the limit, converged points, with the band
+        ``(2/eta - band, 2/eta)`` highlighted) or ``loss`` (final objective, log).
+    eta : float, optional
+        Which slice (needed when the result holds several).
+    band : float
+        Width of the highlighted sharpness band below ``2/eta`` (paper Fig. 2b: 0.1).
+
+    Returns
+    -------
+    list of AxesImage
+        The images drawn (``get_array()`` holds the plotted values).
+    """
+    if field not in BASIN_FIELDS:
+        raise EosfastError(f"unknown field {field!r} (choose from {', '.join(BASIN_FIELDS)})")
+    i, e = _slice(result, eta)
+    status = np.asarray(result.status[i])
+    ext = _extent(result)
+    kw = {"origin": "lower", "extent": ext, "aspect": "auto", "interpolation": "nearest"}
+    fig = ax.figure
+    images = []
+    if field == "status":
+        cmap, norm, codes = status_style()
+        shown = np.where(np.isin(status, codes), status, np.nan)
+        im = ax.imshow(shown, cmap=cmap, norm=norm, **kw)
+        images.append(im)
+        if colorbar:
+            cb = fig.colorbar(im, ax=ax, ticks=codes)
+            cb.ax.set_yticklabels([Status(c).label for c in codes])
+        _basin_axes(ax, result, e, "outcome")
+    elif field == "steps":
+        steps = np.asarray(result.steps[i], dtype=float)
+        conv = np.where(status == Status.CONVERGED, np.maximum(steps, 1.0), np.nan)
+        esc = np.where(status == Status.DIVERGED, np.maximum(steps, 1.0), np.nan)
+
+        def lognorm(v):
+            top = float(np.nanmax(v)) if np.isfinite(v).any() else 10.0
+            return mcolors.LogNorm(vmin=1.0, vmax=max(top, 10.0))
+
+        rest = np.where((status == Status.BOUNDED) | (status == Status.PERIODIC), 1.0, np.nan)
+        ax.imshow(rest, cmap=mcolors.ListedColormap(["#d9d9d9"]), **kw)
+        im1 = ax.imshow(conv, cmap="Blues", norm=lognorm(conv), **kw)
+        im2 = ax.imshow(esc, cmap="Reds", norm=lognorm(esc), **kw)
+        images += [im1, im2]
+        if colorbar:
+            fig.colorbar(im1, ax=ax, pad=0.01, fraction=0.05).set_label("steps to converge")
+            fig.colorbar(im2, ax=ax, pad=0.02, fraction=0.05).set_label("steps to escape")
+        _basin_axes(ax, result, e, "steps (grey: bounded at the cap)")
+    elif field == "sharpness":
+        sharp = np.where(status == Status.CONVERGED, np.asarray(result.sharpness[i]), np.nan)
+        thr = 2.0 / e
+        finite = sharp[np.isfinite(sharp)]
+        vmin = float(finite.min()) if finite.size else 0.0
+        vmax = max(thr, float(finite.max()) if finite.size else thr)
+        im = ax.imshow(sharp, cmap="viridis", vmin=vmin, vmax=vmax, **kw)
+        in_band = np.where((sharp > thr - band) & (sharp < thr), 1.0, np.nan)
+        im_b = ax.imshow(in_band, cmap=mcolors.ListedColormap(["#e41a1c"]), **kw)
+        images += [im, im_b]
+        if colorbar:
+            fig.colorbar(im, ax=ax).set_label("final sharpness (converged inits)")
+        converged = np.count_nonzero(status == Status.CONVERGED)
+        frac = np.count_nonzero(np.isfinite(in_band)) / max(1, converged)
+        ax.legend(handles=[Patch(color="#e41a1c",
+                                 label=f"({thr - band:g}, {thr:g}): {100 * frac:.1f}%")],
+                  loc="upper right", fontsize=8, framealpha=0.9)
+        _basin_axes(ax, result, e, "final sharpness (white: not converged)")
+    else:
+        lss = np.asarray(result.loss[i], dtype=float)
+        pos = lss[np.isfinite(lss) & (lss > 0)]
+        vmin = float(pos.min()) if pos.size else 1e-30
+        vmax = float(pos.max()) if pos.size else 1.0
+        norm = mcolors.LogNorm(vmin=vmin, vmax=max(vmax, vmin * 10))
+        im = ax.imshow(np.where(lss > 0, lss, np.nan), cmap="magma", norm=norm, **kw)
+        images.append(im)
+        if colorbar:
+            fig.colorbar(im, ax=ax).set_label("final loss")
+        _basin_axes(ax, result, e, "final loss (white: diverged or exactly 0)")
+    return images
+
+
+def concentration(ax: Axes, result, eta: float | None = None, bins: int = 120):
+    """Histogram of the final sharpness over all converged inits of a grid at one eta.
+
+    Marks ``2/eta``, the theorem's band ``(2/eta - 20 eta / 3, 2/eta)``
+    (Corollary 3.1, math.md s. 3) and the vertex prediction ``2/eta - eta/2``.
+
+    Returns
+    -------
+    counts, edges : ndarray
+        The histogram drawn.
+    """
+    i, e = _slice(result, eta)
+    status = np.asarray(result.status[i])
+    sharp = np.asarray(result.sharpness[i])[status == Status.CONVERGED]
+    sharp = sharp[np.isfinite(sharp)]
+    thr = 2.0 / e
+    lo_band = thr - 20.0 * e / 3.0
+    if sharp.size == 0:
+        raise EosfastError(f"no converged inits at eta={e:g}")
+    lo = min(float(sharp.min()), lo_band)
+    counts, edges, _ = ax.hist(sharp, bins=np.linspace(lo, thr, bins + 1), color="#2166ac",
+                               log=True)
+    ax.axvspan(lo_band, thr, color="#fdae61", alpha=0.35, zorder=0,
+               label="theorem band (2/$\\eta$ - 20$\\eta$/3, 2/$\\eta$)")
+    ax.axvline(thr, **THRESHOLD_STYLE, label="2/$\\eta$")
+    ax.axvline(thr - e / 2, color="#1a9850", lw=1.0, ls=":", label="vertex: 2/$\\eta$ - $\\eta$/2")
+    frac = np.count_nonzero((sharp > lo_band) & (sharp < thr)) / sharp.size
+    ax.set_xlabel("final sharpness")
+    ax.set_ylabel("converged inits")
+    ax.set_title(f"{result.model}, $\\eta$ = {e:g}: {sharp.size} converged inits, "
+                 f"{100 * frac:.1f}% in the band", fontsize=9)
+    ax.legend(fontsize=8, loc="upper center")
+    return counts, edges
+
+
+
+def adaptivity(ax: Axes, eta, sharpness, status=None, label: str = "final sharpness"):
+    """Final sharpness against eta, with ``2/eta`` and the band ``(2/eta - 20 eta/3, 2/eta)``.
+
+    Parameters
+    ----------
+    eta, sharpness : array_like, shape (m,)
+    status : array_like, shape (m,), optional
+        Grid codes; only converged points (1) are drawn when given.
+
+    Returns
+    -------
+    Line2D
+        The measured curve.
+    """
+    eta = np.asarray(eta, dtype=float)
+    sharp = np.asarray(sharpness, dtype=float)
+    if status is not None:
+        sharp = np.where(np.asarray(status) == Status.CONVERGED, sharp, np.nan)
+    fine = np.linspace(eta.min(), eta.max(), 400)
+    ax.fill_between(fine, 2 / fine - 20 * fine / 3, 2 / fine, color="#fdae61", alpha=0.4,
+                    lw=0, label="theorem band (2/$\\eta$ - 20$\\eta$/3, 2/$\\eta$)")
+    ax.plot(fine, 2 / fine, **THRESHOLD_STYLE, label="2/$\\eta$")
+    ax.plot(fine, 2 / fine - fine / 2, color="#1a9850", lw=0.8, ls=":",
+            label="vertex: 2/$\\eta$ - $\\eta$/2")
+    (line,) = ax.plot(eta, sharp, "o", color="#2166ac", ms=2.5, label=label)
+    ax.set_xlabel("$\\eta$")
+    ax.set_ylabel("sharpness")
+    ax.legend(fontsize=8)
+    return line
+

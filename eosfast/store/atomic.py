@@ -1,0 +1,333 @@
+"""One way to write any output: checked, locked, written aside, renamed into place.
+
+Every command that writes (data files, images) goes through :class:`Output`:
+
+1. The path is checked before any work: not empty, not a folder, its folder
+   exists and is writable, it is not a file being read, it does not end in
+   ``.part``, and if it exists it is a regular file (devices, FIFOs, sockets
+   and folders are never replaced, even with ``force``).
+2. An exclusive lock is taken on the output, and with it on its ``.part``
+   (``fcntl.flock`` on a hidden ``.NAME.lock`` beside it, which records who
+   holds it): a second writer of the same path fails at once, saying who
+   holds it, and touches nothing.
+3. Under the lock: an existing output is replaced only with ``force``; an
+   existing ``.part`` (somebody's interrupted work) is continued with
+   ``resume``, discarded with ``force``, and otherwise refused with a
+   message saying how to resume it.
+4. The writer writes ``NAME.part``; on success it is flushed to disk and
+   renamed to ``NAME`` (:meth:`Output.commit`, the project's only rename).
+   On failure the ``.part`` is removed, unless the writer declared it
+   resumable (:meth:`Output.keep_on_error`): then finished work stays for
+   ``--resume``. A full disk becomes one line naming the space needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import stat
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import EosfastError
+
+#: Suffix of the file a writer fills before the final rename.
+PART = ".part"
+
+
+def part_path(path: str | os.PathLike) -> Path:
+    """The temporary name a run writes to before the final rename."""
+    path = Path(path)
+    return path.with_name(path.name + PART)
+
+
+def lock_path(path: str | os.PathLike) -> Path:
+    """The hidden lock file of an output."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.lock")
+
+
+def _kind(path: Path) -> str | None:
+    """What a path is if it exists: ``file``, ``folder``, ``device``, ``FIFO``, ..."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise EosfastError(f"cannot inspect {path}: {exc.strerror or exc}") from None
+    if stat.S_ISREG(mode):
+        return "file"
+    for test, name in ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "FIFO"),
+                       (stat.S_ISCHR, "device"), (stat.S_ISBLK, "device"),
+                       (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def check_folder(folder: Path) -> None:
+    """The folder exists and is writable (refused for everyone when it has no write bit)."""
+    if not folder.is_dir():
+        raise EosfastError(f"output folder {folder} does not exist")
+    mode = folder.stat().st_mode
+    # os.access says yes to root for any folder; a folder with no write bit at
+    # all is read-only by intent, so refuse it for everyone.
+    if not os.access(folder, os.W_OK | os.X_OK) or not mode & 0o222:
+        raise EosfastError(f"output folder {folder} is read-only")
+
+
+def check_output(path: str | os.PathLike, *, force: bool = False, reads=()) -> Path:
+    """Check an output path before any work (no lock; :class:`Output` checks again under it).
+
+    Parameters
+    ----------
+    path : path-like
+        Where the output goes.
+    force : bool
+        Whether an existing regular file may be replaced.
+    reads : iterable of path-like
+        Files this command reads: never replaced.
+
+    Returns
+    -------
+    Path
+    """
+    text = os.fspath(path) if isinstance(path, str | os.PathLike) else None
+    if not isinstance(text, str) or not text.strip():
+        raise EosfastError(f"the output path must name a file, got {path!r}")
+    if text.endswith(("/", os.sep)) or Path(text).name in ("", ".", ".."):
+        raise EosfastError(f"the output path {text!r} names a folder, not a file")
+    path = Path(text)
+    if path.name.endswith(PART):
+        raise EosfastError(f"output names ending in {PART} are reserved for partial runs: "
+                           f"{path}")
+    folder = path.parent
+    kind = _kind(path)
+    if kind is not None and kind != "file":
+        raise EosfastError(f"{path} is a {kind}, not a regular file: it is never replaced")
+    for r in reads:
+        if r is not None and kind is not None and _same_file(path, Path(r)):
+            raise EosfastError(f"{path} is the file being read: choose another output")
+    check_folder(folder)
+    if kind == "file" and not force:
+        raise EosfastError(f"{path} exists; use --force to replace it")
+    return path
+
+
+def describe_partial(part: Path) -> str:
+    """What an interrupted ``.part`` holds, for the message that protects it."""
+    what = "an interrupted run"
+    with contextlib.suppress(Exception):
+        import h5py
+
+        with h5py.File(part, "r") as f:
+            kind = str(f.attrs.get("kind", ""))
+            if kind.startswith("eosfast."):
+                what = f"an interrupted `eosfast {kind.split('.', 1)[1]}` run"
+    return what
+
+
+class Output:
+    """An output path claimed by one writer (see the module docstring).
+
+    Use as a context manager::
+
+        with Output(path, force=force, resume=resume, reads=[src]) as out:
+            write(out.part)          # resuming: out.resuming is True
+            out.keep_on_error()      # from here, a failure keeps the .part
+
+    Parameters
+    ----------
+    path : path-like
+        The final name.
+    force : bool
+        Replace an existing file, discard an existing ``.part``.
+    resume : bool
+        Continue an existing ``.part`` (``resuming`` tells whether there was one).
+    reads : iterable of path-like
+        Inputs of the command: never replaced.
+    need : int, optional
+        Bytes the output may take, for the message when the disk fills up.
+    resume_hint : str
+        How to continue after a failure that kept the ``.part``.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, force: bool = False, resume: bool = False,
+                 reads=(), need: int | None = None,
+                 resume_hint: str = "rerun the same command with --resume"):
+        self.path = check_output(path, force=force or resume, reads=reads)
+        self.force = force
+        self.resume = resume
+        self.reads = tuple(reads)
+        self.part = part_path(self.path)
+        self.need = need
+        self.resume_hint = resume_hint
+        self.resuming = False
+        self.existing = False
+        self._keep = False
+        self._lock_fd: int | None = None
+        self._lock_path = lock_path(self.path)
+        self._done = False
+
+    # ------------------------------------------------------------------ lock
+
+    def _acquire(self) -> None:
+        lp = self._lock_path
+        kind = _kind(lp)
+        if kind not in (None, "file"):
+            raise EosfastError(f"{lp} is a {kind}; remove it to write {self.path}")
+        while True:
+            try:
+                fd = os.open(lp, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            except OSError as exc:
+                raise EosfastError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise EosfastError(f"{self.path} is being written by another eosfast process"
+                                   f"{holder}; its files are left alone: wait for it or "
+                                   "choose another output") from None
+            # The holder we waited on may have removed the lock file between
+            # our open and our flock: then we locked an orphan; try again.
+            try:
+                same = os.stat(lp).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        info = {"pid": os.getpid(), "command": " ".join(Path(sys.argv[0]).name.split()
+                                                        + sys.argv[1:])[:300],
+                "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+        self._lock_fd = fd
+
+    def _release(self) -> None:
+        if self._lock_fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self._lock_path)
+        os.close(self._lock_fd)
+        self._lock_fd = None
+
+    # ------------------------------------------------------------------ use
+
+    def __enter__(self) -> Output:
+        self._acquire()
+        try:
+            self.path = check_output(self.path, force=self.force or self.resume,
+                                     reads=self.reads)
+            self.existing = self.path.exists()
+            kind = _kind(self.part)
+            if kind not in (None, "file"):
+                raise EosfastError(f"{self.part} is a {kind}, not a partial run: remove it")
+            if kind == "file":
+                if self.resume:
+                    self.resuming = True
+                elif self.force:
+                    self.part.unlink()
+                else:
+                    raise EosfastError(
+                        f"{self.part} holds {describe_partial(self.part)}: continue it with the "
+                        "same command and --resume, or discard it with --force")
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def keep_on_error(self) -> None:
+        """From now on a failure keeps the ``.part`` (its finished work can be resumed)."""
+        self._keep = True
+
+    def abandon(self) -> None:
+        """Nothing is written after all: leave every file as it is."""
+        self._done = True
+
+    def adopt_existing(self) -> None:
+        """Move an existing unfinished output back to ``.part`` to resume it."""
+        _move(self.path, self.part)
+        self.existing = False
+        self.resuming = True
+
+    def commit(self) -> Path:
+        """Flush the ``.part`` to disk and rename it to the final name."""
+        fd = os.open(self.part, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _move(self.part, self.path)
+        with contextlib.suppress(OSError):
+            dfd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        self._done = True
+        return self.path
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                if not self._done:
+                    self.commit()
+                return
+            if not (self._keep or self.resuming):
+                with contextlib.suppress(OSError):
+                    self.part.unlink()
+            kept = self.part.exists()
+            if isinstance(exc, OSError) and _disk_full(exc):
+                raise EosfastError(self._disk_full_message(kept)) from None
+            if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+                reason = exc.strerror or str(exc)
+                tail = (f"; the finished work is kept in {self.part}: {self.resume_hint}"
+                        if kept else "")
+                raise EosfastError(f"cannot write {self.path}: {reason}{tail}") from None
+        finally:
+            self._release()
+
+    def _disk_full_message(self, kept: bool) -> str:
+        free = shutil.disk_usage(self.path.parent).free
+        need = (f", up to {_gib(self.need)} in all" if self.need else "")
+        tail = (f"; the finished work is kept in {self.part}: free some space and "
+                f"{self.resume_hint}" if kept else "; nothing was written")
+        return (f"no space left on the device of {self.path.parent} writing {self.path} "
+                f"({_gib(free)} free{need}){tail}")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.3g} GiB" if n >= 2**27 else f"{n / 2**20:.3g} MiB"
+
+
+def _disk_full(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(exc) \
+        or "errno = 28" in str(exc)
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+        return f" (pid {info['pid']}: {info['command']}, since {info['since']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def _move(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst`` atomically (same folder): the one rename of the project."""
+    os.replace(src, dst)

@@ -1,0 +1,239 @@
+"""The layout of every eosfast file kind, described once.
+
+A :class:`Layout` lists a kind's coordinates (1-D dimension scales), its data
+arrays with their dimensions, dtypes and CF metadata (``long_name``,
+``units``, flags), and the root attributes a reader relies on. Writers create
+datasets from it (:mod:`eosfast.store.h5`) and readers check a file against it
+when opening (:meth:`Layout.check`): a file with the right names but missing
+arrays, wrong shapes or dtypes, or unreadable attributes is refused with one
+line instead of crashing later or, worse, being summarised as if valid.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import EosfastError
+from ..status import MEANINGS, Status
+
+
+@dataclass(frozen=True)
+class Var:
+    """One coordinate or data array of a file.
+
+    Attributes
+    ----------
+    dtype : str
+        NumPy dtype string (``"f8"``, ``"i1"``, ...).
+    dims : tuple of str
+        Dimension names (each a coordinate of the same layout).
+    long_name : str
+        CF ``long_name``.
+    units : str or None
+        CF ``units`` (``"1"`` for dimensionless); None where there is none.
+    fill : number or None
+        The value of points not written yet (partial files).
+    attrs : dict
+        Further CF attributes (``flag_values``, ``flag_meanings``).
+    """
+
+    dtype: str
+    dims: tuple[str, ...]
+    long_name: str
+    units: str | None = None
+    fill: Any = None
+    attrs: dict = field(default_factory=dict)
+
+    def cf_attrs(self) -> dict[str, Any]:
+        """The attributes to store with the dataset."""
+        out: dict[str, Any] = {"long_name": self.long_name}
+        if self.units is not None:
+            out["units"] = self.units
+        out.update(self.attrs)
+        return out
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A file kind: its ``kind`` attribute, coordinates, arrays and root attributes.
+
+    Attributes
+    ----------
+    kind : str
+        Value of the root attribute ``kind``.
+    coords, data : dict of str -> Var
+    attrs : tuple of str
+        Root attributes every file of the kind has (``params`` is JSON).
+    groups : (str, Layout) or None
+        For kinds made of groups (zoom levels): the groups' name prefix and layout.
+    """
+
+    kind: str
+    coords: dict[str, Var]
+    data: dict[str, Var]
+    attrs: tuple[str, ...] = ()
+    groups: tuple[str, Layout] | None = None
+
+    def check(self, g, path, where: str = "") -> None:
+        """Refuse ``g`` (an open h5py File or Group) unless it has this layout.
+
+        Raises
+        ------
+        EosfastError
+            One line naming the first problem found.
+        """
+        label = f"{path}{where}"
+        for name in self.attrs:
+            if name not in g.attrs:
+                raise EosfastError(f"{label} is damaged: attribute {name!r} is missing")
+        if "params" in self.attrs:
+            try:
+                params = json.loads(g.attrs["params"])
+            except (TypeError, ValueError):
+                raise EosfastError(f"{label} is damaged: attribute 'params' is not JSON") \
+                    from None
+            if not isinstance(params, dict):
+                raise EosfastError(f"{label} is damaged: attribute 'params' is not a JSON object")
+        sizes: dict[str, int] = {}
+        for name, var in {**self.coords, **self.data}.items():
+            d = g.get(name)
+            if d is None or not hasattr(d, "shape"):
+                raise EosfastError(f"{label} is damaged: array {name!r} is missing")
+            if np.dtype(d.dtype) != np.dtype(var.dtype):
+                raise EosfastError(f"{label} is damaged: {name!r} has dtype {d.dtype}, "
+                                   f"expected {np.dtype(var.dtype)}")
+            if len(d.shape) != len(var.dims):
+                raise EosfastError(f"{label} is damaged: {name!r} has {len(d.shape)} "
+                                   f"dimensions, expected {len(var.dims)}")
+            for dim, n in zip(var.dims, d.shape, strict=True):
+                if sizes.setdefault(dim, n) != n:
+                    raise EosfastError(f"{label} is damaged: {name!r} has {n} along {dim}, "
+                                       f"other arrays {sizes[dim]}")
+        if self.groups is not None:
+            prefix, sub = self.groups
+            for name in g:
+                if name.startswith(prefix):
+                    sub.check(g[name], path, f" (group {name})")
+
+
+def _status_var(dims: tuple[str, ...]) -> Var:
+    codes = [Status.PENDING, Status.DIVERGED, Status.BOUNDED, Status.CONVERGED,
+             Status.PERIODIC]
+    return Var("i1", dims, "outcome of the GD run: " + "; ".join(
+        f"{int(c)} {MEANINGS[c]}" for c in codes[1:]), None, int(Status.PENDING),
+        {"flag_values": np.array([int(c) for c in codes], dtype=np.int8),
+         "flag_meanings": " ".join("not_computed" if c is Status.PENDING else c.label
+                                   for c in codes)})
+
+
+GRID_DIMS = ("eta", "y0", "x0")
+
+
+def tile_grid(shape: tuple[int, int, int], tile: tuple[int, int]) -> tuple[int, int, int]:
+    """Tiles (a grid file's chunks) along ``(eta, y0, x0)`` for tiles of ``(ty, tx)``."""
+    ne, ny, nx = shape
+    ty, tx = tile
+    return ne, -(-ny // ty), -(-nx // tx)
+
+
+#: Per-point arrays of a grid, in file order.
+GRID_FIELDS: dict[str, Var] = {
+    "status": _status_var(GRID_DIMS),
+    "steps": Var("i4", GRID_DIMS, "GD step at which the run converged or escaped; the step "
+                 "cap otherwise", "steps", -1),
+    "period": Var("i2", GRID_DIMS, "length of the cycle the orbit ends on (1: a fixed point, "
+                  "converged or not; 0: none found or diverged)", "1", -1),
+    "sharpness": Var("f8", GRID_DIMS, "top eigenvalue of the Hessian of the objective at the "
+                     "final iterate (NaN if diverged)", "1", np.nan),
+    "loss": Var("f8", GRID_DIMS, "objective at the final iterate (NaN if diverged)", "1",
+                np.nan),
+    "x": Var("f8", GRID_DIMS, "final x (NaN if diverged)", "1", np.nan),
+    "y": Var("f8", GRID_DIMS, "final y (NaN if diverged)", "1", np.nan),
+}
+
+#: Every grid field's dtype (what the kernels fill).
+GRID_DTYPES = {name: np.dtype(v.dtype) for name, v in GRID_FIELDS.items()}
+
+_ETA = Var("f8", ("eta",), "GD step size", "1")
+
+GRID = Layout(
+    kind="eosfast.grid",
+    coords={"eta": _ETA,
+            "y0": Var("f8", ("y0",), "initial y", "1"),
+            "x0": Var("f8", ("x0",), "initial x", "1")},
+    data=GRID_FIELDS,
+    attrs=("model", "steps", "tol", "escape", "params", "complete"),
+)
+
+TRAJECTORY = Layout(
+    kind="eosfast.trajectory",
+    coords={"step": Var("i8", ("step",), "GD step (0: the initial point)", "steps")},
+    data={
+        "x": Var("f8", ("step",), "x after each step", "1"),
+        "y": Var("f8", ("step",), "y after each step", "1"),
+        "loss": Var("f8", ("step",), "objective GD runs on, at each step", "1"),
+        "sharpness": Var("f8", ("step",), "top eigenvalue of the Hessian of the objective, "
+                         "at each step", "1"),
+        "a": Var("f8", ("step",), "paper s. 3: a = sqrt(x^2 - y^2) - (eta^-2 - 4)^(1/4); "
+                 "NaN where undefined", "1"),
+        "b": Var("f8", ("step",), "paper s. 3: b = x y - 1; NaN where undefined", "1"),
+    },
+    attrs=("model", "eta", "x0", "y0", "steps", "escape", "diverged", "params"),
+)
+
+BIFURCATION = Layout(
+    kind="eosfast.bifurcation",
+    coords={"eta": _ETA,
+            "sample": Var("i8", ("sample",), "recorded step after the burn-in", "steps")},
+    data={
+        "orbit": Var("f8", ("eta", "sample"), "the observable after each recorded step "
+                     "(NaN from an escape on)", "1"),
+        "period": Var("i2", ("eta",), "length of the cycle the orbit ends on: 1 converged "
+                      "(a fixed point), k >= 2 periodic, 0 none found, -1 diverged", "1",
+                      attrs={"flag_values": np.array([-1, 0, 1], dtype=np.int16),
+                             "flag_meanings": "diverged none_found fixed_point"}),
+        "lyapunov": Var("f8", ("eta",), "largest Lyapunov exponent of the recorded orbit",
+                        "nats per step"),
+    },
+    attrs=("model", "x0", "y0", "burn", "record", "observable", "params"),
+)
+
+NETS = Layout(
+    kind="eosfast.nets",
+    coords={"run": Var("i8", ("run",), "run index", "1"),
+            "step": Var("i8", ("step",), "recorded GD step", "steps")},
+    data={
+        "eta": Var("f8", ("run",), "step size of each run", "1"),
+        "loss": Var("f8", ("run", "step"), "1/(2n) sum (f - y)^2 at the recorded step (NaN "
+                    "after divergence)", "1"),
+        "sharpness": Var("f8", ("run", "step"), "top Hessian eigenvalue over all weights "
+                         "(Lanczos on exact Hessian-vector products)", "1"),
+        "sharpness_residual": Var("f8", ("run", "step"), "||H u - theta u|| of the top Ritz "
+                                  "pair: an error bound on the sharpness", "1"),
+        "diverged": Var("i1", ("run",), "1 if the run's loss became non-finite or exceeded "
+                        "the escape value", "1"),
+    },
+    attrs=("arch", "steps", "every", "seed", "params"),
+)
+
+ZOOM_LEVEL = Layout(
+    kind="eosfast.zoom.level",
+    coords={"eta": _ETA, "y0": GRID.coords["y0"], "x0": GRID.coords["x0"]},
+    data={"status": GRID_FIELDS["status"], "steps": GRID_FIELDS["steps"]},
+    attrs=("index", "x_range", "y_range", "center", "zoom", "ulps_per_pixel"),
+)
+
+ZOOM = Layout(
+    kind="eosfast.zoom",
+    coords={}, data={},
+    attrs=("model", "eta", "levels", "res", "params", "complete"),
+    groups=("level_", ZOOM_LEVEL),
+)
+
+#: kind -> layout, for the opener.
+LAYOUTS: dict[str, Layout] = {lay.kind: lay for lay in (GRID, TRAJECTORY, BIFURCATION, NETS,
+                                                         ZOOM)}

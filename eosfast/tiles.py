@@ -1,0 +1,159 @@
+"""The unit of work of a grid: a tile of ``(1, ty, tx)`` points at one step size.
+
+:class:`GridSpec` is a validated grid (axes, stopping rules, tiling);
+:func:`tile_job` computes one tile and is what every executor runs (threads
+of this process, dask workers). A point's result depends only on the point,
+never on its tile, lane or thread, so every tiling and executor gives
+bit-identical arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from . import defaults
+from .models import get_model
+from .store.layouts import GRID_DTYPES, tile_grid
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A validated grid: axes, stopping rules and tiling.
+
+    Attributes
+    ----------
+    model : str
+        Registry name of the model.
+    x0, y0, eta : ndarray, float64
+        The axes (``eta`` sorted, unique).
+    x_range, y_range : (float, float)
+    steps : int
+        Step cap.
+    tol, escape : float
+        Convergence tolerance, escape radius.
+    max_period, period_tol : int, float
+        Period search after the cap.
+    tile : (int, int)
+        Tile shape ``(ty, tx)`` (the file's chunks).
+    """
+
+    model: str
+    x0: np.ndarray
+    y0: np.ndarray
+    eta: np.ndarray
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    steps: int
+    tol: float
+    escape: float
+    max_period: int
+    period_tol: float
+    tile: tuple[int, int]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(n_eta, ny, nx)``."""
+        return (self.eta.size, self.y0.size, self.x0.size)
+
+    @property
+    def ntiles(self) -> int:
+        return math.prod(tile_grid(self.shape, self.tile))
+
+    def with_tile(self, tile: tuple[int, int]) -> GridSpec:
+        """The same grid cut into other tiles."""
+        return replace(self, tile=tuple(tile))
+
+    def params(self) -> dict:
+        """Every parameter, JSON-serialisable (stored as the file's ``params``)."""
+        return {
+            "model": self.model, "x_range": list(self.x_range), "y_range": list(self.y_range),
+            "res_x": int(self.x0.size), "res_y": int(self.y0.size),
+            "eta": [float(e) for e in self.eta], "steps": self.steps, "tol": self.tol,
+            "escape": self.escape, "max_period": self.max_period,
+            "period_tol": self.period_tol, "tile": list(self.tile),
+        }
+
+    def tile_slices(self, index: int) -> tuple[int, slice, slice]:
+        """``(eta index, y0 slice, x0 slice)`` of tile ``index`` (eta-major order)."""
+        _, nty, ntx = tile_grid(self.shape, self.tile)
+        e, rest = divmod(index, nty * ntx)
+        iy, ix = divmod(rest, ntx)
+        ty, tx = self.tile
+        return e, slice(iy * ty, min((iy + 1) * ty, self.y0.size)), \
+            slice(ix * tx, min((ix + 1) * tx, self.x0.size))
+
+    def tile_task(self, index: int) -> tuple:
+        """Arguments of :func:`compute_tile` for tile ``index`` (small and picklable)."""
+        e, ys, xs = self.tile_slices(index)
+        return (self.model, self.x0[xs], self.y0[ys], float(self.eta[e]), self.steps,
+                self.tol, self.escape, self.max_period, self.period_tol)
+
+
+def compute_points(model: str, x0: np.ndarray, y0: np.ndarray, eta: np.ndarray, steps: int,
+                   tol: float, escape: float, max_period: int = defaults.MAX_PERIOD,
+                   period_tol: float = defaults.PERIOD_TOL) -> dict[str, np.ndarray]:
+    """Run the grid kernel on arbitrary points: 1-D float64 arrays of one length.
+
+    Returns the arrays of :data:`~eosfast.store.layouts.GRID_FIELDS`, each 1-D.
+    """
+    kernel = get_model(model).kernels.grid
+    out = {name: np.empty(x0.size, dtype=dt) for name, dt in GRID_DTYPES.items()}
+    kernel(x0, y0, eta, steps, tol, escape, max_period, period_tol, out["status"],
+           out["steps"], out["period"], out["sharpness"], out["loss"], out["x"], out["y"])
+    return out
+
+
+def compute_tile(model: str, x0: np.ndarray, y0: np.ndarray, eta: float, steps: int,
+                 tol: float, escape: float, max_period: int = defaults.MAX_PERIOD,
+                 period_tol: float = defaults.PERIOD_TOL) -> dict[str, np.ndarray]:
+    """Run the grid kernel on the points ``x0 (nx,) x y0 (ny,)`` at one ``eta``.
+
+    Returns the arrays of :data:`~eosfast.store.layouts.GRID_FIELDS`, each shaped (ny, nx).
+    """
+    ny, nx = y0.size, x0.size
+    xs = np.tile(np.ascontiguousarray(x0, dtype=np.float64), ny)
+    ys = np.repeat(np.ascontiguousarray(y0, dtype=np.float64), nx)
+    es = np.full(xs.size, eta, dtype=np.float64)
+    out = compute_points(model, xs, ys, es, steps, tol, escape, max_period, period_tol)
+    return {k: v.reshape(ny, nx) for k, v in out.items()}
+
+
+def tile_job(task: tuple, chunk: tuple[int, int] | None = None
+             ) -> tuple[int, dict[str, np.ndarray] | dict[str, tuple[bytes, int]]]:
+    """One unit of work for any executor: compute a tile (and encode it for the file).
+
+    Parameters
+    ----------
+    task : tuple
+        ``GridSpec.tile_task(index)``.
+    chunk : (int, int), optional
+        The file's chunk shape: if given, the tile comes back as stored HDF5
+        chunks (:func:`eosfast.store.gridfile.encode_tile`), compressed and
+        checksummed here, in the worker, rather than by the single writer.
+
+    Returns
+    -------
+    (iterations, payload)
+        GD steps run for this tile, and its arrays or encoded chunks.
+    """
+    arrays = compute_tile(*task)
+    iterations = int(arrays["steps"].sum(dtype=np.int64))
+    if chunk is None:
+        return iterations, arrays
+    from .store.gridfile import encode_tile
+
+    return iterations, encode_tile(arrays, chunk)
+
+
+def load_kernels(model: str) -> None:
+    """Compile, or load from Numba's on-disk cache, the grid kernel of ``model`` here.
+
+    ``Model.kernels`` only builds the Numba dispatchers; the machine code is
+    made on the first call. So call it once, on a one-point tile with the
+    argument types of every real tile (one specialisation, reused by all).
+    """
+    one = np.ones(1)
+    compute_tile(model, one, one, 0.5, 1, defaults.TOL, defaults.ESCAPE)
