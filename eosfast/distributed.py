@@ -378,10 +378,11 @@ def run_batch(tasks: Sequence[tuple], chunk: tuple[int, int] | None
     """
     out = []
     for task in tasks:
-        iterations, payload = tile_job(task, chunk)
-        out.append((iterations, {name: (np.frombuffer(v[0], np.uint8), v[1])
-                                 if isinstance(v, tuple) and isinstance(v[0], bytes) else v
-                                 for name, v in payload.items()}))
+        iterations, tiles = tile_job(task, chunk)
+        out.append((iterations, tuple(
+            {name: (np.frombuffer(v[0], np.uint8), v[1])
+             if isinstance(v, tuple) and isinstance(v[0], bytes) else v
+             for name, v in tile.items()} for tile in tiles)))
     return out
 
 

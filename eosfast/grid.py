@@ -50,7 +50,7 @@ def make_spec(model: str = defaults.MODEL, res: int = defaults.RES, *,
               steps: int = defaults.STEPS, tol: float = defaults.TOL,
               escape: float = defaults.ESCAPE, max_period: int = defaults.MAX_PERIOD,
               period_tol: float = defaults.PERIOD_TOL,
-              tile: int | Sequence[int] | None = None,
+              tile: int | Sequence[int] | None = None, symmetry: bool = True,
               budget: tuple[int, str] | None = None) -> GridSpec:
     """Validate the parameters of :func:`grid`; raises :class:`EosfastError` on bad input.
 
@@ -76,10 +76,15 @@ def make_spec(model: str = defaults.MODEL, res: int = defaults.RES, *,
         raise EosfastError(f"{etas.size} x {ny} x {nx} points need up to {need / 2**30:.3g} "
                            f"GiB, more than the {budget[0] / 2**30:.3g} GiB {budget[1]}; use "
                            "a smaller grid or fewer step sizes")
-    return GridSpec(model=m.name, x0=validate.axis("x_range", xr, nx),
-                    y0=validate.axis("y_range", yr, ny), eta=etas, x_range=xr, y_range=yr,
+    symmetry = validate.flag("symmetry", symmetry)
+    x0, y0 = validate.axis("x_range", xr, nx), validate.axis("y_range", yr, ny)
+    tile = (min(ty, ny), min(tx, nx))
+    # half the work when the swap of x and y maps the grid and the map onto themselves
+    mirror = (symmetry and m.maps.symmetric and np.array_equal(x0, y0)
+              and tile[0] == tile[1])
+    return GridSpec(model=m.name, x0=x0, y0=y0, eta=etas, x_range=xr, y_range=yr,
                     steps=steps, tol=tol, escape=escape, max_period=max_period,
-                    period_tol=period_tol, tile=(min(ty, ny), min(tx, nx)))
+                    period_tol=period_tol, tile=tile, mirror=mirror)
 
 
 def _memory_available() -> int | None:
@@ -98,8 +103,8 @@ def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | N
          escape: float = defaults.ESCAPE, out: str | os.PathLike | None = None,
          force: bool = False, resume: bool = False, threads: int | None = None,
          tile: int | Sequence[int] | None = None, max_period: int = defaults.MAX_PERIOD,
-         period_tol: float = defaults.PERIOD_TOL, scheduler: str | None = None,
-         executor: Executor | None = None,
+         period_tol: float = defaults.PERIOD_TOL, symmetry: bool = True,
+         scheduler: str | None = None, executor: Executor | None = None,
          progress: Callable[[int, int], None] | None = None) -> GridResult | GridRun:
     """Iterate GD from every point of a grid of ``(x0, y0)`` and step sizes ``eta``.
 
@@ -138,6 +143,12 @@ def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | N
         Tile shape ``(ty, tx)`` in points (default 256). Does not change results.
     max_period, period_tol : int, float
         Period search for orbits bounded at the cap.
+    symmetry : bool
+        When the model's map commutes with swapping x and y bit for bit
+        (zhu4, deg2, deg6) and the grid is symmetric (same range and
+        resolution on both axes), compute the tiles on and above the diagonal
+        and mirror the rest: half the work, the same result. False computes
+        every point (for benchmarks).
     scheduler : str, optional
         ``"tcp://host:port"`` of a dask scheduler, or ``"local:N"`` for a local
         cluster of N worker processes (needs ``eosfast[dask]``).
@@ -176,7 +187,7 @@ def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | N
     spec = make_spec(model, res, res_x=res_x, res_y=res_y, x_range=x_range, y_range=y_range,
                      eta=eta, eta_range=eta_range, eta_res=eta_res, steps=steps, tol=tol,
                      escape=escape, max_period=max_period, period_tol=period_tol, tile=tile,
-                     budget=budget)
+                     symmetry=symmetry, budget=budget)
     if executor is None:
         executor = make_executor(scheduler, threads)
     if path is None:
@@ -186,13 +197,15 @@ def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | N
 
 def _grid_in_memory(spec: GridSpec, executor: Executor, progress) -> GridResult:
     arrays = {n: np.empty(spec.shape, dtype=dt) for n, dt in GRID_DTYPES.items()}
-    total = spec.ntiles
-    for k, (index, _, tile) in enumerate(executor.run(spec, range(total), None), 1):
-        e, ys, xs = spec.tile_slices(index)
-        for name, a in tile.items():
-            arrays[name][e, ys, xs] = a
+    total, ndone = spec.ntiles, 0
+    for index, _, tiles in executor.run(spec, spec.sources(), None):
+        for t, tile in zip(spec.covered(index), tiles, strict=True):
+            e, ys, xs = spec.tile_slices(t)
+            for name, a in tile.items():
+                arrays[name][e, ys, xs] = a
+            ndone += 1
         if progress:
-            progress(k, total)
+            progress(ndone, total)
     return GridResult(model=spec.model, eta=spec.eta, y0=spec.y0, x0=spec.x0,
                       params=spec.params(), **arrays)
 
@@ -213,7 +226,7 @@ def _open_for_resume(part: Path, spec: GridSpec):
         if not _same_result(params, spec):
             raise EosfastError(f"{part} was made with other parameters; cannot resume it "
                                "with these (use the same options, or --force to start over)")
-        spec = spec.with_tile(gridfile.tile_shape(f))
+        spec = spec.with_tile(gridfile.tile_shape(f))  # the file's tiling decides
         if gridfile.RESUME not in f:
             raise EosfastError(f"{part} was written by an older eosfast without resume "
                                "bookkeeping; rerun with --force to start over")
@@ -263,21 +276,21 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
     t0 = time.perf_counter()
     iterations = 0
     done = gridfile.done_tiles(f)
-    todo = np.flatnonzero(~done).tolist()
-    total, ndone = spec.ntiles, int(done.sum())
+    total = spec.ntiles
     if progress:
-        progress(ndone, total)
-    gen = executor.run(spec, todo, spec.tile)
+        progress(int(done.sum()), total)
+    gen = executor.run(spec, spec.sources(done), spec.tile)
     try:
-        for index, its, chunks in gen:
-            e, ys, xs = spec.tile_slices(index)
-            gridfile.write_tile(f, index, e, ys, xs, chunks)
+        for index, its, tiles in gen:
+            for t, chunks in zip(spec.covered(index), tiles, strict=True):
+                e, ys, xs = spec.tile_slices(t)
+                gridfile.write_tile(f, t, e, ys, xs, chunks)
+                done[t] = True
             iterations += its
-            ndone += 1
             if progress:
-                progress(ndone, total)
+                progress(int(done.sum()), total)
     except KeyboardInterrupt:
-        raise Interrupted(f"interrupted: {ndone} of {total} tiles saved in {o.part}; "
+        raise Interrupted(f"interrupted: {int(done.sum())} of {total} tiles saved in {o.part}; "
                           "rerun the same command with --resume to finish") from None
     finally:
         gen.close()  # stop the workers (threads or a cluster) on any exit

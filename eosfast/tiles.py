@@ -38,6 +38,12 @@ class GridSpec:
         Period search after the cap.
     tile : (int, int)
         Tile shape ``(ty, tx)`` (the file's chunks).
+    mirror : bool
+        Compute only the tiles on and above the diagonal (``iy <= ix``) and
+        mirror the rest: for a model whose map commutes with swapping x and y
+        bit for bit, on a grid with ``x0 == y0`` and square tiles. Mirrored
+        tiles are exactly what computing them would give (see
+        :func:`mirror_arrays`).
     """
 
     model: str
@@ -52,6 +58,7 @@ class GridSpec:
     max_period: int
     period_tol: float
     tile: tuple[int, int]
+    mirror: bool = False
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -63,8 +70,9 @@ class GridSpec:
         return math.prod(tile_grid(self.shape, self.tile))
 
     def with_tile(self, tile: tuple[int, int]) -> GridSpec:
-        """The same grid cut into other tiles."""
-        return replace(self, tile=tuple(tile))
+        """The same grid cut into other tiles (mirroring needs square tiles)."""
+        tile = tuple(int(t) for t in tile)
+        return replace(self, tile=tile, mirror=self.mirror and tile[0] == tile[1])
 
     def params(self) -> dict:
         """Every parameter, JSON-serialisable (stored as the file's ``params``)."""
@@ -85,11 +93,40 @@ class GridSpec:
         return e, slice(iy * ty, min((iy + 1) * ty, self.y0.size)), \
             slice(ix * tx, min((ix + 1) * tx, self.x0.size))
 
+    def mirror_index(self, index: int) -> int:
+        """The tile whose points are those of tile ``index`` with x and y swapped."""
+        _, nty, ntx = tile_grid(self.shape, self.tile)
+        e, rest = divmod(index, nty * ntx)
+        iy, ix = divmod(rest, ntx)
+        return e * nty * ntx + ix * ntx + iy
+
+    def sources(self, done: np.ndarray | None = None) -> list[int]:
+        """Tiles to compute: every tile, or with ``mirror`` those with ``iy <= ix``.
+
+        With ``done`` (bool, one per tile), only the tiles that (with their
+        mirror) are not all done yet.
+        """
+        indices = range(self.ntiles)
+        if self.mirror:
+            indices = [i for i in indices if self.mirror_index(i) >= i]
+        if done is None:
+            return list(indices)
+        return [i for i in indices if not (done[i] and done[self.mirror_index(i)])]
+
+    def covered(self, index: int) -> list[int]:
+        """The tiles a job on source tile ``index`` delivers: itself, and its mirror."""
+        m = self.mirror_index(index) if self.mirror else index
+        return [index] if m == index else [index, m]
+
     def tile_task(self, index: int) -> tuple:
-        """Arguments of :func:`compute_tile` for tile ``index`` (small and picklable)."""
+        """Arguments of :func:`tile_job` for tile ``index`` (small and picklable).
+
+        The last entry says whether the job also delivers the mirrored tile.
+        """
         e, ys, xs = self.tile_slices(index)
         return (self.model, self.x0[xs], self.y0[ys], float(self.eta[e]), self.steps,
-                self.tol, self.escape, self.max_period, self.period_tol)
+                self.tol, self.escape, self.max_period, self.period_tol,
+                len(self.covered(index)) == 2)
 
 
 def compute_points(model: str, x0: np.ndarray, y0: np.ndarray, eta: np.ndarray, steps: int,
@@ -121,8 +158,22 @@ def compute_tile(model: str, x0: np.ndarray, y0: np.ndarray, eta: float, steps: 
     return {k: v.reshape(ny, nx) for k, v in out.items()}
 
 
+def mirror_arrays(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The tile of the swapped points: every field transposed, ``x`` and ``y`` exchanged.
+
+    For a map that commutes with the swap bit for bit (a coupled network with
+    ``p = q``: its step, loss and sharpness are written so that exchanging x
+    and y only reorders commutative operations), this is exactly what the
+    kernel computes on the swapped points.
+    """
+    out = {k: np.ascontiguousarray(v.T) for k, v in arrays.items() if k not in ("x", "y")}
+    out["x"] = np.ascontiguousarray(arrays["y"].T)
+    out["y"] = np.ascontiguousarray(arrays["x"].T)
+    return out
+
+
 def tile_job(task: tuple, chunk: tuple[int, int] | None = None
-             ) -> tuple[int, dict[str, np.ndarray] | dict[str, tuple[bytes, int]]]:
+             ) -> tuple[int, tuple[dict[str, np.ndarray] | dict[str, tuple[bytes, int]], ...]]:
     """One unit of work for any executor: compute a tile (and encode it for the file).
 
     Parameters
@@ -137,15 +188,19 @@ def tile_job(task: tuple, chunk: tuple[int, int] | None = None
     Returns
     -------
     (iterations, payload)
-        GD steps run for this tile, and its arrays or encoded chunks.
+        GD steps run for this tile, and a tuple of one or two tiles (the tile,
+        and its mirror when the task asks for it: ``GridSpec.covered``), each
+        as arrays or encoded chunks.
     """
-    arrays = compute_tile(*task)
+    *args, mirror = task
+    arrays = compute_tile(*args)
     iterations = int(arrays["steps"].sum(dtype=np.int64))
+    tiles = (arrays, mirror_arrays(arrays)) if mirror else (arrays,)
     if chunk is None:
-        return iterations, arrays
+        return iterations, tiles
     from .store.gridfile import encode_tile
 
-    return iterations, encode_tile(arrays, chunk)
+    return iterations, tuple(encode_tile(t, chunk) for t in tiles)
 
 
 def load_kernels(model: str) -> None:
@@ -157,3 +212,6 @@ def load_kernels(model: str) -> None:
     """
     one = np.ones(1)
     compute_tile(model, one, one, 0.5, 1, defaults.TOL, defaults.ESCAPE)
+    from .kernels.checksum import fletcher32
+
+    fletcher32(np.zeros(2, np.uint8))

@@ -73,10 +73,16 @@ class Maps:
         Unique and stable for the map: compiled kernels are cached under it.
     functions : dict of str -> callable
         Every name of :data:`NAMES`.
+    symmetric : bool
+        Whether every function commutes with swapping ``x`` and ``y`` *bit for
+        bit* (``advance(y, x, c)`` is ``advance(x, y, c)`` with its two
+        coordinates exchanged, and ``loss``, ``sharpness``, ``measure`` are
+        unchanged): grids on a symmetric window then compute half their points.
     """
 
     key: str
     functions: dict[str, Callable]
+    symmetric: bool = False
     _compiled: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -165,12 +171,15 @@ def coupled(p: int, q: int, s: float) -> Maps:
         # group-symmetric vectors plus r x^(p-2) y^q (multiplicity p - 1) and
         # r x^p y^(q-2) (multiplicity q - 1). At a minimum (r = 0) it is
         # s (p / x^2 + q / y^2).
+        # Products of powers are formed before they meet r, so that swapping
+        # x and y (when p = q) only reorders commutative products: the
+        # sharpness of (y, x) is then bit for bit that of (x, y).
         r = 1.0 - (ipow(x, p - 1) * x) * (ipow(y, q - 1) * y)
         gx = ipow(x, p - 1) * ipow(y, q)
         gy = ipow(x, p) * ipow(y, q - 1)
-        hxy = r * ipow(x, p - 1) * ipow(y, q - 1)
-        hx = r * ipow(x, p - 2) * ipow(y, q) if p >= 2 else 0.0
-        hy = r * ipow(x, p) * ipow(y, q - 2) if q >= 2 else 0.0
+        hxy = r * (ipow(x, p - 1) * ipow(y, q - 1))
+        hx = r * (ipow(x, p - 2) * ipow(y, q)) if p >= 2 else 0.0
+        hy = r * (ipow(x, p) * ipow(y, q - 2)) if q >= 2 else 0.0
         a = p * gx * gx - (p - 1) * hx
         d = q * gy * gy - (q - 1) * hy
         b = math.sqrt(p * q) * (gx * gy - hxy)
@@ -190,4 +199,4 @@ def coupled(p: int, q: int, s: float) -> Maps:
 
     fns = {"coef": coef, "advance": advance, "measure": measure, "is_minimum": is_minimum,
            "loss": loss, "sharpness": sharpness, "jacobian": jacobian, "product": product}
-    return Maps(key=f"coupled({p},{q},{s!r})", functions=fns)
+    return Maps(key=f"coupled({p},{q},{s!r})", functions=fns, symmetric=p == q)
