@@ -40,9 +40,12 @@ from .common import progress_reporter, quiet_option
 @click.option("--tile", type=int, default=None, help="Tile edge in points (default 256).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="dask scheduler tcp://host:port, or local:N for N local worker processes.")
+@click.option("--backend", type=click.Choice(D.BACKENDS), default=D.BACKEND, show_default=True,
+              help="cuda: the same kernel on this machine's NVIDIA GPU (extra eosfast[cuda]; "
+              "bit-identical results, see docs/gpu.md).")
 @quiet_option
 def grid(model, res, res_x, res_y, x_range, y_range, eta, eta_range, eta_res, steps, tol,
-         escape, out, force, resume, threads, tile, scheduler, quiet):
+         escape, out, force, resume, threads, tile, scheduler, backend, quiet):
     """Iterate GD from every point of a grid of (x0, y0) and step sizes eta.
 
     Writes an HDF5 file with status, steps, period, sharpness, loss, x, y over
@@ -55,6 +58,6 @@ def grid(model, res, res_x, res_y, x_range, y_range, eta, eta_range, eta_res, st
                            y_range=y_range, eta=list(eta) or None, eta_range=eta_range,
                            eta_res=eta_res, steps=steps, tol=tol, escape=escape, out=out,
                            force=force, resume=resume, threads=threads, tile=tile,
-                           scheduler=scheduler, progress=progress)
+                           scheduler=scheduler, backend=backend, progress=progress)
     click.echo(run.summary())
     sys.stdout.flush()
