@@ -43,9 +43,12 @@ from .common import progress_reporter, quiet_option
 @click.option("--no-symmetry", is_flag=True,
               help="Compute both halves of a symmetric grid (by default a model whose map "
               "commutes with swapping x and y computes one half and mirrors it, bit for bit).")
+@click.option("--backend", type=click.Choice(D.BACKENDS), default=D.BACKEND, show_default=True,
+              help="cuda: the same kernel on this machine's NVIDIA GPU (extra eosfast[cuda]; "
+              "bit-identical results, see docs/gpu.md).")
 @quiet_option
 def grid(model, res, res_x, res_y, x_range, y_range, eta, eta_range, eta_res, steps, tol,
-         escape, out, force, resume, threads, tile, scheduler, no_symmetry, quiet):
+         escape, out, force, resume, threads, tile, scheduler, no_symmetry, backend, quiet):
     """Iterate GD from every point of a grid of (x0, y0) and step sizes eta.
 
     Writes an HDF5 file with status, steps, period, sharpness, loss, x, y over
@@ -58,7 +61,7 @@ def grid(model, res, res_x, res_y, x_range, y_range, eta, eta_range, eta_res, st
                            y_range=y_range, eta=list(eta) or None, eta_range=eta_range,
                            eta_res=eta_res, steps=steps, tol=tol, escape=escape, out=out,
                            force=force, resume=resume, threads=threads, tile=tile,
-                           scheduler=scheduler, symmetry=not no_symmetry,
+                           scheduler=scheduler, symmetry=not no_symmetry, backend=backend,
                            progress=progress)
     click.echo(run.summary())
     sys.stdout.flush()

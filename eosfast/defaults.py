@@ -22,6 +22,16 @@ ESCAPE = 1e3
 #: balance across threads on a 4096^2 grid.
 TILE = 256
 
+#: Where ``eosfast grid`` computes: ``cpu`` (threads, or dask with --scheduler) or
+#: ``cuda`` (one NVIDIA GPU through numba-cuda; the extra ``eosfast[cuda]``).
+BACKEND = "cpu"
+BACKENDS = ("cpu", "cuda")
+
+#: Points per CUDA kernel launch (several tiles each): 4M points keep every
+#: thread of a large GPU busy with about 16 points (so unequal escape times
+#: even out) in 2 x 4M x 63 bytes = 0.5 GB of device memory (two batches in flight).
+CUDA_BATCH_POINTS = 1 << 22
+
 #: Period search of the grid after the cap: periods up to MAX_PERIOD; a cycle
 #: of period k >= 2 must close to PERIOD_TOL of its own extent. An orbit still
 #: converging to a minimum at the EoS closes only to its contraction per cycle

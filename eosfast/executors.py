@@ -1,4 +1,4 @@
-"""Where the tiles of a grid run: threads of this process, or a dask cluster.
+"""Where the tiles of a grid run: threads of this process, a dask cluster, or a GPU.
 
 An executor has one method, ``run(spec, todo, chunk)``: an iterator of
 ``(tile index, iterations, payload)`` for every index of ``todo``, each
@@ -11,12 +11,16 @@ where it was computed.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from typing import Protocol
 
-from . import validate
-from .tiles import GridSpec, tile_job
+import numpy as np
+
+from . import defaults, validate
+from .errors import InvalidArgument
+from .tiles import GridSpec, mirror_arrays, tile_job
 
 
 class Executor(Protocol):
@@ -60,12 +64,167 @@ class ThreadExecutor:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_executor(scheduler: str | None = None, threads: int | None = None) -> Executor:
-    """The executor for a ``--scheduler`` value: threads here when None.
+class CudaExecutor:
+    """Tiles on one CUDA GPU (numba-cuda; ``eosfast[cuda]``), several tiles per launch.
+
+    The kernel (:mod:`eosfast.kernels.cuda`) is the CPU kernel's per-point
+    logic compiled for the device, without fused multiply-adds, so the tiles
+    are the CPU's bit for bit (``docs/gpu.md`` says what may differ).
+
+    Consecutive tiles are packed into batches of about ``batch_points``
+    points. :data:`SLOTS` batches are queued on the device at a time, each
+    with its own stream and buffers, so the GPU always has the next batch
+    while this process, on ``threads`` threads, fills the inputs of one batch
+    and encodes the finished one's tiles as HDF5 chunks. Memory is flat:
+    ``SLOTS`` batches of buffers on the device and in page-locked host memory
+    (63 bytes a point), plus one batch's encoded tiles.
+
+    Raises :class:`~eosfast.errors.InvalidArgument` (one line naming what is
+    missing: numba-cuda, a driver, a device, the CUDA toolkit) when the
+    backend cannot run here.
+    """
+
+    #: Batches queued on the device at once: one computing, one waiting behind
+    #: it, one being read by this process.
+    SLOTS = 3
+
+    def __init__(self, threads: int | None = None,
+                 batch_points: int = defaults.CUDA_BATCH_POINTS):
+        self.threads = validate.threads("threads", threads)
+        self.batch_points = validate.integer("batch_points", batch_points)
+        from .kernels.cuda import missing
+
+        why = missing()
+        if why is not None:
+            raise InvalidArgument(f"{{backend}} cuda: {why}", "backend")
+
+    def prepare(self, spec: GridSpec) -> None:
+        """Compile the model's CUDA kernel and run it once, on one point."""
+        from .kernels.cuda import Slot
+        from .models import get_model
+
+        slot = Slot(1)
+        for name in ("x0", "y0", "eta"):
+            slot.host[name][0] = 0.5
+        slot.launch(get_model(spec.model).kernels.cuda, 1, 1, spec.tol, spec.escape,
+                    spec.max_period, spec.period_tol)
+        slot.wait()
+
+    def _batches(self, spec: GridSpec, todo: Sequence[int]) -> list[list[tuple]]:
+        """``todo`` cut into batches of ``(index, eta index, y0 slice, x0 slice, offset)``."""
+        batches: list[list[tuple]] = []
+        points = 0
+        for index in todo:
+            e, ys, xs = spec.tile_slices(index)
+            n = (ys.stop - ys.start) * (xs.stop - xs.start)
+            if not batches or points + n > self.batch_points:
+                batches.append([])
+                points = 0
+            batches[-1].append((index, e, ys, xs, points))
+            points += n
+        return batches
+
+    @staticmethod
+    def _size(tile: tuple) -> int:
+        _, _, ys, xs, _ = tile
+        return (ys.stop - ys.start) * (xs.stop - xs.start)
+
+    @staticmethod
+    def _fill_tile(host: dict, spec: GridSpec, tile: tuple) -> None:
+        """Write one tile's points, row-major, into the batch inputs at its offset."""
+        _, e, ys, xs, o = tile
+        x, y = spec.x0[xs], spec.y0[ys]
+        n = x.size * y.size
+        host["x0"][o:o + n].reshape(y.size, x.size)[:] = x[None, :]
+        host["y0"][o:o + n].reshape(y.size, x.size)[:] = y[:, None]
+        host["eta"][o:o + n] = spec.eta[e]
+
+    def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None
+            ) -> Iterator[tuple[int, int, dict]]:
+        from .kernels.cuda import Slot
+        from .models import get_model
+
+        batches = self._batches(spec, todo)
+        if not batches:
+            return
+        kernels = get_model(spec.model).kernels.cuda
+        size = max(b[-1][4] + self._size(b[-1]) for b in batches)
+        queue = iter(batches)
+        inflight: deque = deque()
+        pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="eosfast-gpu")
+
+        def launch(slot) -> None:
+            batch = next(queue, None)
+            if batch is None:
+                return
+            for f in [pool.submit(self._fill_tile, slot.host, spec, t) for t in batch]:
+                f.result()
+            slot.launch(kernels, batch[-1][4] + self._size(batch[-1]), spec.steps, spec.tol,
+                        spec.escape, spec.max_period, spec.period_tol)
+            inflight.append((slot, batch))
+
+        try:
+            for _ in range(min(self.SLOTS, len(batches))):
+                launch(Slot(size))
+            while inflight:
+                slot, batch = inflight.popleft()
+                yield from self._tiles(spec, batch, slot.wait(), chunk, pool)
+                launch(slot)  # only now: the tiles were views of its buffers
+        finally:
+            for slot, _ in inflight:  # its buffers must outlive the work queued on them
+                slot.stream.synchronize()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _tiles(self, spec: GridSpec, batch: list[tuple], out: dict, chunk, pool
+               ) -> Iterator[tuple[int, int, tuple]]:
+        from .store.gridfile import encode_tile
+
+        tiles = []
+        for tile in batch:
+            index, _, ys, xs, o = tile
+            shape = (ys.stop - ys.start, xs.stop - xs.start)
+            arrays = {name: a[o:o + shape[0] * shape[1]].reshape(shape)
+                      for name, a in out.items()}
+            tiles.append((index, int(arrays["steps"].sum(dtype=np.int64)), arrays,
+                          len(spec.covered(index)) == 2))
+        if chunk is None:
+            # the buffers are reused after this batch: hand out copies
+            for index, its, arrays, mirror in tiles:
+                own = {name: a.copy() for name, a in arrays.items()}
+                yield index, its, (own, mirror_arrays(own)) if mirror else (own,)
+            return
+
+        def encode(arrays, mirror):
+            return tuple(encode_tile(t, chunk) for t in
+                         ((arrays, mirror_arrays(arrays)) if mirror else (arrays,)))
+
+        futures = {pool.submit(encode, arrays, mirror): (index, its)
+                   for index, its, arrays, mirror in tiles}
+        try:
+            for fut in as_completed(futures):
+                index, its = futures[fut]
+                yield index, its, fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
+            wait(futures)  # no encoder may still read the slot's buffers
+
+
+def make_executor(scheduler: str | None = None, threads: int | None = None,
+                  backend: str = defaults.BACKEND) -> Executor:
+    """The executor for ``--scheduler`` and ``--backend`` values: threads here by default.
 
     ``"tcp://host:port"`` or ``"local:N"`` give a dask executor
-    (:class:`eosfast.distributed.DaskExecutor`, needs ``eosfast[dask]``).
+    (:class:`eosfast.distributed.DaskExecutor`, needs ``eosfast[dask]``);
+    ``backend="cuda"`` a :class:`CudaExecutor` (needs ``eosfast[cuda]`` and
+    an NVIDIA GPU), which uses ``threads`` to encode tiles.
     """
+    backend = validate.choice("backend", backend, defaults.BACKENDS)
+    if backend == "cuda":
+        if scheduler is not None:
+            raise InvalidArgument("{backend} cuda runs on this machine's GPU; it cannot be "
+                                  "combined with {scheduler}", "backend", "scheduler")
+        return CudaExecutor(threads)
     if scheduler is None:
         return ThreadExecutor(threads)
     from .distributed import DaskExecutor

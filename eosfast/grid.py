@@ -2,12 +2,13 @@
 
 The path of a grid point: :func:`grid` validates the arguments into a
 :class:`~eosfast.tiles.GridSpec`; an executor (:mod:`eosfast.executors`:
-threads here, or a dask cluster) runs :func:`~eosfast.tiles.tile_job` on each
-tile, which calls the model's compiled grid kernel
-(:mod:`eosfast.kernels.grid`) and encodes the tile as checksummed HDF5
-chunks; this module, the single writer, stores each tile in ``OUT.part``
-(:mod:`eosfast.store.gridfile`), marks it done, and at the end the store's
-:class:`~eosfast.store.Output` renames the file into place.
+threads here, a dask cluster, or a CUDA GPU) runs the model's compiled grid
+kernel on each tile (:func:`~eosfast.tiles.tile_job` with
+:mod:`eosfast.kernels.grid`, or :mod:`eosfast.kernels.cuda` on the GPU) and
+encodes the tile as checksummed HDF5 chunks; this module, the single writer,
+stores each tile in ``OUT.part`` (:mod:`eosfast.store.gridfile`), marks it
+done, and at the end the store's :class:`~eosfast.store.Output` renames the
+file into place.
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | N
          force: bool = False, resume: bool = False, threads: int | None = None,
          tile: int | Sequence[int] | None = None, max_period: int = defaults.MAX_PERIOD,
          period_tol: float = defaults.PERIOD_TOL, symmetry: bool = True,
-         scheduler: str | None = None, executor: Executor | None = None,
+         scheduler: str | None = None, backend: str = defaults.BACKEND,
+         executor: Executor | None = None,
          progress: Callable[[int, int], None] | None = None) -> GridResult | GridRun:
     """Iterate GD from every point of a grid of ``(x0, y0)`` and step sizes ``eta``.
 
@@ -152,6 +154,11 @@ def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | N
     scheduler : str, optional
         ``"tcp://host:port"`` of a dask scheduler, or ``"local:N"`` for a local
         cluster of N worker processes (needs ``eosfast[dask]``).
+    backend : {"cpu", "cuda"}
+        ``"cuda"`` runs the same kernel on this machine's NVIDIA GPU
+        (numba-cuda, ``eosfast[cuda]``; ``threads`` then encode the tiles),
+        with bit-identical results (``docs/gpu.md``). Refused, before any file
+        is touched, with one line naming what is missing when it cannot run.
     executor : Executor, optional
         Run the tiles on this executor (:mod:`eosfast.executors`) instead.
     progress : callable, optional
@@ -189,7 +196,7 @@ def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | N
                      escape=escape, max_period=max_period, period_tol=period_tol, tile=tile,
                      symmetry=symmetry, budget=budget)
     if executor is None:
-        executor = make_executor(scheduler, threads)
+        executor = make_executor(scheduler, threads, backend)
     if path is None:
         return _grid_in_memory(spec, executor, progress)
     return _grid_to_file(spec, path, force, resume, executor, progress)
@@ -272,7 +279,13 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, executor
 def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun:
     from .store import gridfile
 
-    load_kernels(spec.model)  # compile or load before the clock starts
+    # compile or load the kernel before the clock starts (an executor with
+    # kernels of its own, such as a GPU's, prepares them itself)
+    prepare = getattr(executor, "prepare", None)
+    if prepare is not None:
+        prepare(spec)
+    else:
+        load_kernels(spec.model)
     t0 = time.perf_counter()
     iterations = 0
     done = gridfile.done_tiles(f)

@@ -40,6 +40,16 @@ def instantiate(template: Callable[[str], Callable], key: str, namespace: Mappin
     -------
     numba Dispatcher
     """
+    return nb.njit(**jit_options)(bind(template, key, namespace))
+
+
+def bind(template: Callable[[str], Callable], key: str, namespace: Mapping[str, Any]
+         ) -> Callable:
+    """The plain function ``template(key)`` with ``namespace`` bound as extra globals.
+
+    What :func:`instantiate` compiles for the CPU; the CUDA target
+    (:mod:`.cuda`) compiles the same function with ``numba.cuda.jit``.
+    """
     f = template(key)
     globs = dict(f.__globals__)
     globs.update(namespace)
@@ -47,7 +57,7 @@ def instantiate(template: Callable[[str], Callable], key: str, namespace: Mappin
     fn.__qualname__ = f.__qualname__
     fn.__module__ = f.__module__
     fn.__doc__ = f.__doc__
-    return nb.njit(**jit_options)(fn)
+    return fn
 
 
 class numba_threads:

@@ -64,3 +64,10 @@ class ModelKernels:
     @cached_property
     def bifurcation(self):
         return self._bind(bifurcation_template, parallel=True)
+
+    @cached_property
+    def cuda(self):
+        """The CUDA grid kernel (:class:`.cuda.CudaKernels`; needs numba-cuda)."""
+        from .cuda import CudaKernels
+
+        return CudaKernels(self.maps, self.key)

@@ -97,6 +97,19 @@ class Maps:
                 **{n: nb.njit(**INLINE)(f) for n, f in self.functions.items()})
         return self._compiled["cpu"]
 
+    def cuda(self) -> SimpleNamespace:
+        """The functions as the CUDA grid kernel calls them (numba-cuda; :mod:`.cuda`).
+
+        The same plain functions, so the GPU steps through the same operations
+        in the same order; numba-cuda compiles them, and the ``numba.njit``
+        helpers they call (:func:`ipow`, :func:`hypot`), for the device.
+        """
+        if "cuda" not in self._compiled:
+            from .cuda import device_functions
+
+            self._compiled["cuda"] = device_functions(self.functions)
+        return self._compiled["cuda"]
+
 
 @nb.njit(**INLINE)
 def ipow(x: float, n: int) -> float:
@@ -105,6 +118,37 @@ def ipow(x: float, n: int) -> float:
     for _ in range(n):
         r *= x
     return r
+
+
+@nb.njit(**INLINE)
+def hypot(a: float, b: float) -> float:
+    """``sqrt(a^2 + b^2)`` from IEEE 754 basic operations only: the same bits on every target.
+
+    ``math.hypot`` is the platform's libm on the CPU (glibc), CPython's own in
+    plain Python (the CUDA simulator) and libdevice's on a CUDA device: three
+    algorithms that disagree in the last bit for about 0.3% of arguments.
+    This one uses only ``abs``, ``*``, ``+``, ``/`` and ``sqrt``, each
+    correctly rounded wherever it runs (and never fused into an FMA: see
+    :mod:`.config`), so every target gets the same result. Error at most
+    about 1 ulp (one rounding in the sum, halved by the square root, plus the
+    root's own); exact power-of-two scaling keeps the squares from overflowing
+    or underflowing. ``hypot(inf, nan)`` is inf, as IEEE 754 says.
+    """
+    a = abs(a)
+    b = abs(b)
+    if a == math.inf or b == math.inf:
+        return math.inf
+    if a < b:
+        a, b = b, a
+    if a > 2.0 ** 500:
+        scale = 2.0 ** -600
+    elif a < 2.0 ** -500:
+        scale = 2.0 ** 600
+    else:
+        scale = 1.0
+    a *= scale
+    b *= scale
+    return math.sqrt(a * a + b * b) / scale
 
 
 def coupled(p: int, q: int, s: float) -> Maps:
@@ -184,7 +228,7 @@ def coupled(p: int, q: int, s: float) -> Maps:
         d = q * gy * gy - (q - 1) * hy
         b = math.sqrt(p * q) * (gx * gy - hxy)
         m = 0.5 * (a + d)
-        h = math.hypot(0.5 * (a - d), b)
+        h = hypot(0.5 * (a - d), b)
         if m >= 0.0:
             top = m + h
         else:
