@@ -105,6 +105,8 @@ SMOOTH_SBB_2D = 0.4395093
 BIAS_COEF, BIAS_EXP = 0.224, -1.006
 #: Fewest boxes along the shorter side at the largest default fit scale.
 MIN_BOXES = 16
+#: Block side (pixels) of the fractality test's map of where the boundary is.
+EDGE_BLOCK = 16
 
 
 
@@ -316,8 +318,11 @@ def class_labels(raster: np.ndarray, classes: str = "split",
     """
     raster = _as_raster(raster)
     if raster.dtype == np.bool_ or classes == "split":
-        lab = boundary_mask(raster, split).astype(np.int8)
-    elif classes == "outcome":
+        mask = boundary_mask(raster, split)
+        if mask.all() or not mask.any():
+            return np.zeros(mask.shape, np.int8), 1
+        return mask.view(np.int8), 2  # the two sides, already 0 and 1
+    if classes == "outcome":
         lab = np.where(raster == Status.CONVERGED, 0,
                        np.where(raster == Status.DIVERGED, 2, 1)).astype(np.int8)
     elif classes == "status":
@@ -642,6 +647,35 @@ def basin_entropy(labels: np.ndarray, box: int = 5, n_classes: int | None = None
     return BasinEntropy(s_b, s_bb, n_b, n_boxes)
 
 
+def ball_entropies(labels: np.ndarray, n_classes: int, cy: np.ndarray, cx: np.ndarray,
+                   dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """Entropy of the class histogram in the ball of offsets ``(dy, dx)`` at each centre.
+
+    Parameters
+    ----------
+    labels : ndarray, int8, shape (ny, nx)
+        Class labels ``0 .. n_classes - 1``.
+    cy, cx : ndarray, int64, shape (m,)
+        Ball centres (every ball lies inside the raster).
+    dy, dx : ndarray, int64, shape (a,)
+        Offsets of the ball's pixels.
+
+    Returns
+    -------
+    ndarray, float64, shape (m,)
+        ``-sum_k p_k ln p_k`` (nats) per ball.
+    """
+    # one gather of every ball's pixels, (m, a) int8: a few MB per batch, and
+    # no compiled kernel (`eosfast fractal` then starts without Numba)
+    ball = labels[cy[:, None] + dy[None, :], cx[:, None] + dx[None, :]]
+    h = np.zeros(cy.size)
+    for c in range(n_classes):
+        p = np.count_nonzero(ball == c, axis=1) / dy.size
+        nz = p > 0
+        h[nz] -= p[nz] * np.log(p[nz])
+    return h
+
+
 @dataclass(frozen=True)
 class FractalityTest:
     """What :func:`fractality_test` finds."""
@@ -678,8 +712,6 @@ def fractality_test(labels: np.ndarray, radius: int = 20, n: int = 1000, *, z: f
         ``sigma``: estimated ``S_bb`` and its standard error; ``balls`` used;
         ``interval``: the ``S_bb`` values counted as smooth.
     """
-    from .kernels.fractal import ball_entropies
-
     labels = np.ascontiguousarray(labels, dtype=np.int8)
     ny, nx = labels.shape
     if radius < 1 or 2 * radius + 1 > min(ny, nx):
@@ -689,13 +721,30 @@ def fractality_test(labels: np.ndarray, radius: int = 20, n: int = 1000, *, z: f
     inside = oy**2 + ox**2 <= radius**2
     dy, dx = oy[inside].astype(np.int64), ox[inside].astype(np.int64)
     rng = np.random.default_rng(seed)
+    # A ball holding two classes holds two 4-neighbours of different classes,
+    # so its bounding square holds an "edge" pixel (one that differs from its
+    # right or lower neighbour). Only balls whose square meets a block of
+    # EDGE_BLOCK^2 pixels with an edge need their pixels gathered; the rest
+    # hold one class (entropy 0), whatever the gather would have said.
+    edge = np.zeros(labels.shape, dtype=bool)
+    edge[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    edge[:-1, :] |= labels[:-1, :] != labels[1:, :]
+    s = EDGE_BLOCK
+    by, bx = -(-ny // s), -(-nx // s)
+    padded = np.zeros((by * s, bx * s), dtype=bool)
+    padded[:ny, :nx] = edge
+    blocks = padded.reshape(by, s, bx, s).any(axis=(1, 3))
+    table = np.pad(blocks.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     found: list[np.ndarray] = []
     got, drawn, batch = 0, 0, max(4 * n, 4096)
     while got < n and drawn < 200 * n:
         cy = rng.integers(radius, ny - radius, batch)
         cx = rng.integers(radius, nx - radius, batch)
-        h = np.empty(batch)
-        ball_entropies(labels, k, cy, cx, dy, dx, h)
+        y0, y1 = (cy - radius) // s, (cy + radius) // s + 1
+        x0, x1 = (cx - radius) // s, (cx + radius) // s + 1
+        mixed = (table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0]) > 0
+        h = np.zeros(batch)
+        h[mixed] = ball_entropies(labels, k, cy[mixed], cx[mixed], dy, dx)
         h = h[h > 0]
         found.append(h)
         got += h.size

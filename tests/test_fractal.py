@@ -309,3 +309,29 @@ def test_cli_user_errors_exit_2(deg2_file, capsys, extra):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("eosfast: error: ") and err.count("\n") == 1
+
+
+def test_fractality_test_equals_a_brute_force_draw():
+    """Skipping one-class balls changes nothing: every drawn ball, entropy by hand."""
+    rng = np.random.default_rng(5)
+    lab = (rng.random((120, 150)) < 0.02).astype(np.int8)  # specks: most balls pure
+    lab[60:, 70:] = 2
+    radius, n, seed = 4, 60, 3
+    got = F.fractality_test(lab, radius=radius, n=n, seed=seed, n_classes=3)
+    draw = np.random.default_rng(seed)
+    oy, ox = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    inside = oy**2 + ox**2 <= radius**2
+    kept, drawn, batch = [], 0, max(4 * n, 4096)
+    while len(kept) < n and drawn < 200 * n:
+        cy = draw.integers(radius, 120 - radius, batch)
+        cx = draw.integers(radius, 150 - radius, batch)
+        for y, x in zip(cy, cx, strict=True):
+            ball = lab[y - radius:y + radius + 1, x - radius:x + radius + 1][inside]
+            p = np.bincount(ball, minlength=3) / ball.size
+            h = -sum(v * math.log(v) for v in p if v > 0)
+            if h > 0:
+                kept.append(h)
+        drawn += batch
+    kept = np.array(kept[:n])
+    assert got.balls == n
+    assert got.sbb == pytest.approx(kept.mean(), rel=1e-12)
