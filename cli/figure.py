@@ -6,6 +6,8 @@ import time
 
 import click
 
+from .common import progress_reporter, quiet_option
+
 
 def _names() -> list[str]:
     from eosfast.figures import FIGURES
@@ -20,7 +22,8 @@ def _names() -> list[str]:
 @click.option("--force", is_flag=True, help="Replace existing images.")
 @click.option("--quick", is_flag=True,
               help="Smaller grids and sweeps (seconds; same picture elements).")
-def figure(name, outdir, force, quick):
+@quiet_option
+def figure(name, outdir, force, quick, quiet):
     """Regenerate figure NAME of the paper as DIR/NAME.png (`all` for every one).
 
     Names: fig1, fig1c, fig2a, fig2b, fig3, fig5, fig6, fig7a, fig7b, fig7c,
@@ -29,11 +32,14 @@ def figure(name, outdir, force, quick):
     from eosfast.figures import make_figure
 
     t0 = time.perf_counter()
+    with progress_reporter("figure", quiet, interval=0.0) as bar:
+        def progress(k: int, n: int, which: str) -> None:
+            # called before the k-th of n figures: k - 1 are done
+            if bar:
+                bar(k - 1, n, info={"what": f"{which} ({k}/{n})"})
 
-    def progress(k: int, n: int, which: str) -> None:
-        if n > 1:
-            click.echo(f"[{k}/{n}] {which} ...", err=True)
-
-    paths = make_figure(name, outdir, quick=quick, force=force, progress=progress)
+        paths = make_figure(name, outdir, quick=quick, force=force, progress=progress)
+        if bar and paths:
+            bar(len(paths), len(paths), info={"what": f"done ({len(paths)}/{len(paths)})"})
     listed = ", ".join(str(p) for p in paths)
     click.echo(f"wrote {len(paths)} figure(s) in {time.perf_counter() - t0:.1f} s: {listed}")

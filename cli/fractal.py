@@ -36,6 +36,8 @@ def fractal(path, eta, as_json, plot_path, split, classes, fit, entropy_box, rad
 
     Measures the converge/diverge boundary of one eta slice of a grid file
     (status -1 against the rest; see eosfast.fractal for every definition).
+    Says when box counting and the uncertainty exponent disagree, or when the
+    local slopes drift across the fit range (no single power law).
     """
     from eosfast.fractal import analyze, load_slice
 
@@ -46,27 +48,9 @@ def fractal(path, eta, as_json, plot_path, split, classes, fit, entropy_box, rad
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        click.echo(_report(result))
+        click.echo(result.report())
         click.echo(f"{path}: " + result.summary())
     sys.stdout.flush()
-
-
-def _report(r) -> str:
-    """A short table of the scales (the summary line follows it)."""
-    lines = [f"{'box px':>8} {'N(box)':>10} {'slope':>7}   {'eps px':>6} {'f(eps)':>10}"]
-    slopes = list(r.local_slopes) + [float("nan")]
-    rows = max(r.box_sizes.size, r.eps.size)
-    for i in range(rows):
-        left = (f"{r.box_sizes[i]:>8d} {r.box_counts[i]:>10d} {slopes[i]:>7.3f}"
-                + (" *" if r.box_fit[0] <= r.box_sizes[i] <= r.box_fit[1] else "  ")
-                if i < r.box_sizes.size else " " * 29)
-        right = f" {r.eps[i]:>6d} {r.uncertain_fraction[i]:>10.3g}" if i < r.eps.size else ""
-        lines.append((left + right).rstrip())
-    lines.append(f"(* = in the fit; slope = local slope to the next box size; "
-                 f"{r.n_classes} classes, S_bb > ln 2: {'yes' if r.ln2_criterion else 'no'}; "
-                 f"fractality test S_bb = {r.fractality_sbb:.3f} +- {r.fractality_sigma:.3f} "
-                 f"from {r.fractality_balls} balls of radius {r.fractality_radius} px)")
-    return "\n".join(lines)
 
 
 def _plot(result, path) -> None:

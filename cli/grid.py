@@ -31,6 +31,10 @@ from .common import progress_reporter, quiet_option
               help="Converged when |1 - P| < tol.")
 @click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
               help="Diverged when |x| or |y| > escape or not finite.")
+@click.option("--max-period", type=int, default=D.MAX_PERIOD, show_default=True,
+              help="Longest cycle searched in orbits still bounded at the cap.")
+@click.option("--period-tol", type=float, default=D.PERIOD_TOL, show_default=True,
+              help="A cycle of period k >= 2 must close to this fraction of its extent.")
 @click.option("-o", "--out", default="grid.h5", show_default=True, help="Output HDF5 file.")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run of the same parameters.")
@@ -48,18 +52,23 @@ from .common import progress_reporter, quiet_option
               "bit-identical results, see docs/gpu.md).")
 @quiet_option
 def grid(model, res, res_x, res_y, x_range, y_range, eta, eta_range, eta_res, steps, tol,
-         escape, out, force, resume, threads, tile, scheduler, no_symmetry, backend, quiet):
+         escape, max_period, period_tol, out, force, resume, threads, tile, scheduler,
+         no_symmetry, backend, quiet):
     """Iterate GD from every point of a grid of (x0, y0) and step sizes eta.
 
     Writes an HDF5 file with status, steps, period, sharpness, loss, x, y over
-    (eta, y0, x0); see `eosfast info` and eosfast.read_frame.
+    (eta, y0, x0); see `eosfast info` and eosfast.read_frame. status: 1
+    converged, 2 periodic, 0 bounded (unresolved at the cap), -1 diverged;
+    period: length of the cycle the orbit ends on (1 a fixed point, 0 none
+    found or diverged). --eta and --eta-range merge into one sorted axis.
     """
     import eosfast
 
     with progress_reporter("grid", quiet) as progress:
         run = eosfast.grid(model, res, res_x=res_x, res_y=res_y, x_range=x_range,
                            y_range=y_range, eta=list(eta) or None, eta_range=eta_range,
-                           eta_res=eta_res, steps=steps, tol=tol, escape=escape, out=out,
+                           eta_res=eta_res, steps=steps, tol=tol, escape=escape,
+                           max_period=max_period, period_tol=period_tol, out=out,
                            force=force, resume=resume, threads=threads, tile=tile,
                            scheduler=scheduler, symmetry=not no_symmetry, backend=backend,
                            progress=progress)

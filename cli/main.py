@@ -19,6 +19,7 @@ from eosfast._version import __version__
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "grid": ("grid", "grid", "Iterate GD from every point of an (x0, y0, eta) grid."),
     "info": ("info", "info", "Summarise a result file."),
+    "export": ("export", "export", "A grid file as Parquet or netCDF-4, streamed."),
     "bench": ("bench", "bench", "Throughput of the grid kernel against NumPy."),
     "trajectory": ("trajectory", "trajectory", "One GD run, every step recorded."),
     "bifurcation": ("bifurcation", "bifurcation", "Orbit diagram over a range of eta."),

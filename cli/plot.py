@@ -20,7 +20,8 @@ KINDS = D.PLOT_KINDS
 @click.option("--band", type=float, default=0.1, show_default=True,
               help="basin --field sharpness: width of the band below 2/eta.")
 @click.option("--x0", type=float, default=None,
-              help="adaptivity from a grid file: the init nearest (x0, y0) (default: centre).")
+              help="adaptivity from a grid file: the init nearest (x0, y0) (default: (2.5, "
+                   "0.35) if its runs converge, else the init converging at the most eta).")
 @click.option("--y0", type=float, default=None, help="See --x0.")
 @click.option("--dpi", type=click.IntRange(1, D.MAX_DPI), default=D.DPI, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing image (never the file read).")

@@ -12,7 +12,7 @@ Entry points (each loaded on first use, so ``import eosfast`` is instant):
   :func:`adaptivity`, :func:`zoom`, :func:`run_nets`;
 - reading: :func:`read_grid`, :func:`read_frame`, :func:`info`,
   :func:`read_trajectory`, :func:`read_bifurcation`, :func:`read_zoom`,
-  :func:`read_nets`;
+  :func:`read_nets`; writing other formats: :func:`export` (Parquet, netCDF-4);
 - models and measures: :data:`MODELS`, :func:`get_model`, :func:`sharpness`,
   :func:`loss`, :func:`eos_minimum`;
 - analysis modules: :mod:`eosfast.fractal`, :mod:`eosfast.lyapunov`,
@@ -45,7 +45,7 @@ from .errors import EosfastError, Interrupted, InvalidArgument  # noqa: E402
 #: Public name -> module that defines it (loaded on first access, PEP 562).
 _EXPORTS: dict[str, str] = {
     "grid": "grid", "GridResult": "result", "GridRun": "result",
-    "read_grid": "readers", "read_frame": "readers", "info": "info",
+    "read_grid": "readers", "read_frame": "readers", "info": "info", "export": "export",
     "MODELS": "models", "Model": "models", "get_model": "models",
     "sharpness": "measures", "loss": "measures", "eos_minimum": "measures",
     "Status": "status",
@@ -63,7 +63,7 @@ _EXPORTS: dict[str, str] = {
 _SUBMODULES = ("fractal", "plots", "figures", "lyapunov", "cycles", "store", "validate",
                "kernels", "executors", "tiles", "models", "readers", "zoom", "nets",
                "trajectory", "bifurcation", "adaptivity", "defaults", "status", "measures",
-               "result", "distributed", "bench")
+               "result", "distributed", "bench", "frame", "progress")
 
 __all__ = ["__version__", "EosfastError", "InvalidArgument", "Interrupted", *_EXPORTS]
 

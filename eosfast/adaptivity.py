@@ -79,3 +79,92 @@ def adaptivity(model: str = defaults.MODEL, x0: float = defaults.TRAJECTORY_X0,
     out = compute_points(m.name, xs, ys, etas, steps, tol, escape)
     return Adaptivity(m.name, float(x0), float(y0), etas, out["sharpness"], out["status"],
                       out["steps"])
+
+
+#: The init of the paper's sharpness-adaptivity example (s. 3): what
+#: :func:`from_grid` draws by default when its runs converge.
+THEOREM_INIT = (defaults.TRAJECTORY_X0, defaults.TRAJECTORY_Y0)
+
+
+def converged_counts(f) -> np.ndarray:
+    """Per init, at how many step sizes its run converged: int32, shape (ny, nx).
+
+    ``f`` is an open grid file; read one eta slice at a time.
+    """
+    from .store.gridfile import read_array
+
+    ne, ny, nx = f["status"].shape
+    count = np.zeros((ny, nx), dtype=np.int32)
+    for k in range(ne):
+        count += read_array(f, "status", k) == Status.CONVERGED
+    return count
+
+
+def from_grid(path, x0: float | None = None, y0: float | None = None) -> Adaptivity:
+    """Final sharpness against eta at one init of a grid file with several step sizes.
+
+    Parameters
+    ----------
+    path : path-like
+        A grid file holding at least two step sizes.
+    x0, y0 : float, optional
+        The init (the grid point nearest it is used). By default the
+        theorem's init (2.5, 0.35) when it lies in the grid and its runs
+        converge at two step sizes or more; otherwise the init whose runs
+        converge at the most step sizes (the one nearest (2.5, 0.35) among
+        equals). The grid's centre is no default: on ``[0, 4]^2`` it diverges
+        at every step size.
+
+    Returns
+    -------
+    Adaptivity
+
+    Raises
+    ------
+    EosfastError
+        The file holds one step size, no init converges at any step size,
+        or the init asked for converges at none (the message names the
+        best one).
+    """
+    from .errors import EosfastError
+    from .store.gridfile import open_grid
+
+    with open_grid(path) as f:
+        etas, xs, ys = f["eta"][:], f["x0"][:], f["y0"][:]
+        if etas.size < 2:
+            raise EosfastError(f"{path} holds one step size; adaptivity needs several")
+        count = converged_counts(f)
+        best = int(count.max())
+        if best == 0:
+            raise EosfastError(f"no init of {path} converges at any of its {etas.size} step "
+                               "sizes: nothing to draw (raise --steps, or widen the ranges)")
+
+        def nearest(px: float, py: float) -> tuple[int, int]:
+            return int(np.abs(ys - py).argmin()), int(np.abs(xs - px).argmin())
+
+        # among the inits converging at the most step sizes, the one nearest the theorem's
+        cand_y, cand_x = np.nonzero(count == best)
+        d = (xs[cand_x] - THEOREM_INIT[0]) ** 2 + (ys[cand_y] - THEOREM_INIT[1]) ** 2
+        k = int(d.argmin())
+        top = (int(cand_y[k]), int(cand_x[k]))
+        if x0 is None and y0 is None:
+            iy, ix = top
+            inside = xs[0] <= THEOREM_INIT[0] <= xs[-1] and ys[0] <= THEOREM_INIT[1] <= ys[-1]
+            if inside:
+                ty, tx = nearest(*THEOREM_INIT)
+                if count[ty, tx] >= 2:
+                    iy, ix = ty, tx
+        else:
+            px = xs[xs.size // 2] if x0 is None else validate.real("x0", x0)
+            py = ys[ys.size // 2] if y0 is None else validate.real("y0", y0)
+            iy, ix = nearest(px, py)
+            if count[iy, ix] == 0:
+                raise EosfastError(
+                    f"the init ({xs[ix]:g}, {ys[iy]:g}) of {path} converges at none of its "
+                    f"{etas.size} step sizes: nothing to draw; ({xs[top[1]]:g}, {ys[top[0]]:g}) "
+                    f"converges at {best} of them")
+        sharp = f["sharpness"][:, iy, ix]
+        status = f["status"][:, iy, ix]
+        steps = f["steps"][:, iy, ix]
+        return Adaptivity(str(f.attrs["model"]), float(xs[ix]), float(ys[iy]), etas, sharp,
+                          status, steps)

@@ -143,8 +143,8 @@ def bench(model: str = defaults.MODEL, res: int = defaults.RES, eta: float = def
     """
     threads = validate.threads("threads", threads)
     repeat = validate.integer("repeat", repeat, hi=1000)
-    numpy_res = validate.integer("numpy_res", numpy_res or res)
     make_spec(model, res, eta=eta, steps=steps)  # validate before timing anything
+    numpy_res = validate.integer("numpy_res", res if numpy_res is None else numpy_res)
     load_kernels(model)  # compile / load the cache outside the timing
 
     def rate(n_threads):

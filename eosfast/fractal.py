@@ -94,7 +94,7 @@ import numpy as np
 
 from .defaults import FRACTAL_CLASSES as CLASSES
 from .defaults import FRACTAL_SPLITS as SPLITS
-from .errors import EosfastError
+from .errors import EosfastError, InvalidArgument
 from .result import Result
 from .status import Status
 
@@ -107,6 +107,17 @@ BIAS_COEF, BIAS_EXP = 0.224, -1.006
 MIN_BOXES = 16
 #: Block side (pixels) of the fractality test's map of where the boundary is.
 EDGE_BLOCK = 16
+#: Local slopes inside the fit range that spread more than this are reported
+#: as drifting (no single power law). A Sierpinski carpet sampled at 512 to
+#: 4096 points per axis stays within 0.05 from box side 4 up, a disc within 0.02.
+DRIFT_TOL = 0.15
+#: Box counting and the uncertainty exponent are reported as disagreeing when
+#: their dimensions differ by more than this many times the sum of their
+#: errors: on a Sierpinski carpet sampled at 729 points per axis they give
+#: 1.897 +- 0.021 and 1.841 +- 0.023 (exact 1.893 for both), 1.3 times the
+#: sum apart; zhu4 at eta 0.25 on [3.0, 3.4] x [0.1, 0.5] (1024^2) gives
+#: 1.649 +- 0.077 against 1.878 +- 0.017, 2.4 times.
+DISAGREE_FACTOR = 2.0
 
 
 
@@ -203,6 +214,80 @@ class FractalResult(Result):
         """``S_bb > ln 2``: a sufficient (not necessary) condition for a fractal boundary."""
         return bool(self.boundary_basin_entropy > math.log(2.0))
 
+    def fit_slopes(self) -> np.ndarray:
+        """Local slopes between consecutive box sides that both lie in the fit range."""
+        lo, hi = self.box_fit
+        s = self.box_sizes
+        inside = (s[:-1] >= lo) & (s[1:] <= hi)
+        return self.local_slopes[inside]
+
+    def warnings(self) -> list[str]:
+        """Sentences saying where one number would mislead (empty when the fits are clean).
+
+        * The box-counting dimension and ``2 - alpha`` of the uncertainty
+          exponent differ by more than :data:`DISAGREE_FACTOR` times the sum
+          of their errors: the two methods (which weigh the scales
+          differently) see different dimensions, so neither is the
+          boundary's dimension at these scales.
+        * The local slopes inside the fit range spread by more than
+          :data:`DRIFT_TOL`: ``ln N`` against ``ln(1/eps)`` is curved, not
+          one power law, and the fitted slope is an average over scales.
+        """
+        out = []
+        d1, e1 = self.box_dimension, self.box_dimension_err
+        d2, e2 = self.uncertainty_dimension, self.uncertainty_exponent_err
+        if np.isfinite(d1) and np.isfinite(d2):
+            margin = (e1 if np.isfinite(e1) else 0.0) + (e2 if np.isfinite(e2) else 0.0)
+            if abs(d1 - d2) > DISAGREE_FACTOR * margin:
+                out.append(f"box counting gives D = {d1:.3f} +- {_fmt(e1)} but the uncertainty "
+                           f"exponent gives D = {d2:.3f} +- {_fmt(e2)}: they disagree beyond "
+                           "their errors, so the boundary does not follow one power law at "
+                           "these scales (try --fit, a finer grid, or a zoom)")
+        slopes = self.fit_slopes()
+        slopes = slopes[np.isfinite(slopes)]
+        if slopes.size >= 2 and slopes.max() - slopes.min() > DRIFT_TOL:
+            out.append(f"the local slopes drift from {slopes[0]:.2f} to {slopes[-1]:.2f} "
+                       f"across the fit range (boxes {self.box_fit[0]}..{self.box_fit[1]} px, "
+                       f"spread {slopes.max() - slopes.min():.2f}): not one power law; "
+                       f"D_box = {d1:.3f} is an average over these scales")
+        return out
+
+    def ln2_note(self) -> str:
+        """The ``S_bb > ln 2`` criterion, with what its answer means here."""
+        sbb = _fmt(self.boundary_basin_entropy)
+        if self.ln2_criterion:
+            return (f"S_bb = {sbb} > ln 2 = 0.693: fractal by the ln 2 criterion "
+                    "(a sufficient condition)")
+        if self.n_classes <= 2:
+            return (f"S_bb = {sbb} <= ln 2: says nothing here, since with two classes S_bb "
+                    "can never exceed ln 2 (the criterion is sufficient, not necessary; "
+                    "--classes outcome or status uses more)")
+        return (f"S_bb = {sbb} <= ln 2: inconclusive (the criterion is sufficient, not "
+                "necessary)")
+
+    def report(self) -> str:
+        """The scales table, the entropy criteria and the warnings (``eosfast fractal``'s text)."""
+        lines = [f"{'box px':>8} {'N(box)':>10} {'slope':>7}   {'eps px':>6} {'f(eps)':>10}"]
+        slopes = list(self.local_slopes) + [float("nan")]
+        rows = max(self.box_sizes.size, self.eps.size)
+        lo, hi = self.box_fit
+        for i in range(rows):
+            left = (f"{self.box_sizes[i]:>8d} {self.box_counts[i]:>10d} {slopes[i]:>7.3f}"
+                    + (" *" if lo <= self.box_sizes[i] <= hi else "  ")
+                    if i < self.box_sizes.size else " " * 29)
+            right = (f" {self.eps[i]:>6d} {self.uncertain_fraction[i]:>10.3g}"
+                     if i < self.eps.size else "")
+            lines.append((left + right).rstrip())
+        lines.append("(* = in the fit; slope = local slope to the next box size)")
+        lines.append(f"fractality test (Puy et al. 2021, {self.n_classes} classes): "
+                     f"{self.fractality_test}, S_bb = {_fmt(self.fractality_sbb)} +- "
+                     f"{_fmt(self.fractality_sigma)} from {self.fractality_balls} balls of "
+                     f"radius {self.fractality_radius} px (smooth: "
+                     f"{_fmt(self.fractality_interval[0])}..{_fmt(self.fractality_interval[1])})")
+        lines.append(f"ln 2 criterion (boxes of {self.entropy_box} px): {self.ln2_note()}")
+        lines += [f"warning: {w}" for w in self.warnings()]
+        return "\n".join(lines)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (NaN becomes ``None``, arrays become lists)."""
         out: dict[str, Any] = {
@@ -238,6 +323,8 @@ class FractalResult(Result):
             "fractality_radius": self.fractality_radius,
             "fractality_balls": self.fractality_balls,
             "fractality_interval": list(self.fractality_interval),
+            "ln2_note": self.ln2_note(),
+            "warnings": self.warnings(),
         }
         if self.pixel is not None:
             h = math.sqrt(self.pixel[0] * self.pixel[1])
@@ -501,9 +588,10 @@ def box_dimension(mask: np.ndarray, fit: tuple[int, int] | None = None) -> BoxDi
     return BoxDimension(d, err, se, (int(lo), int(hi)), sizes, counts)
 
 
-def _check_fit(lo: int, hi: int) -> None:
+def _check_fit(lo: int, hi: int, name: str = "fit") -> None:
     if not (1 <= lo < hi):
-        raise EosfastError(f"fit range must satisfy 1 <= LO < HI pixels, got {lo} {hi}")
+        raise InvalidArgument(f"{{{name}}} must satisfy 1 <= LO < HI pixels, got {lo} {hi}",
+                              name)
 
 
 def local_slopes(sizes: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -627,7 +715,7 @@ def basin_entropy(labels: np.ndarray, box: int = 5, n_classes: int | None = None
     labels = np.asarray(labels)
     ny, nx = labels.shape
     if not 1 <= box <= min(ny, nx):
-        raise EosfastError(f"entropy box {box} px does not fit a {ny} x {nx} raster")
+        raise InvalidArgument(f"{{box}} {box} px does not fit a {ny} x {nx} raster", "box")
     by, bx = ny // box, nx // box
     lab = labels[:by * box, :bx * box].reshape(by, box, bx, box)
     k = int(labels.max()) + 1 if n_classes is None else n_classes
@@ -715,7 +803,8 @@ def fractality_test(labels: np.ndarray, radius: int = 20, n: int = 1000, *, z: f
     labels = np.ascontiguousarray(labels, dtype=np.int8)
     ny, nx = labels.shape
     if radius < 1 or 2 * radius + 1 > min(ny, nx):
-        raise EosfastError(f"ball radius {radius} px does not fit a {ny} x {nx} raster")
+        raise InvalidArgument(f"{{radius}} {radius} px does not fit a {ny} x {nx} raster "
+                              f"(1 to {(min(ny, nx) - 1) // 2})", "radius")
     k = int(labels.max()) + 1 if n_classes is None else n_classes
     oy, ox = np.mgrid[-radius:radius + 1, -radius:radius + 1]
     inside = oy**2 + ox**2 <= radius**2
@@ -807,10 +896,20 @@ def analyze(data: Any, *, eta: float | None = None, split: str = "diverged",
     -------
     FractalResult
     """
-    if split not in SPLITS:
-        raise EosfastError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
-    if classes not in CLASSES:
-        raise EosfastError(f"classes must be one of {', '.join(CLASSES)}, not {classes!r}")
+    from . import validate
+
+    split = validate.choice("split", split, SPLITS)
+    classes = validate.choice("classes", classes, CLASSES)
+    entropy_box = validate.integer("entropy_box", entropy_box)
+    if radius is not None:
+        radius = validate.integer("radius", radius)
+    if fit is not None:
+        lo, hi = validate.pair("fit", fit)
+        fit = (validate.integer("fit", lo), validate.integer("fit", hi))
+    if uncertainty_fit is not None:
+        lo, hi = validate.pair("uncertainty_fit", uncertainty_fit)
+        uncertainty_fit = (validate.integer("uncertainty_fit", lo),
+                           validate.integer("uncertainty_fit", hi))
     meta: dict[str, Any] = {}
     if hasattr(data, "status") and hasattr(data, "x0"):
         status = np.asarray(data.status)
@@ -839,10 +938,16 @@ def analyze(data: Any, *, eta: float | None = None, split: str = "diverged",
     labels, n_classes = class_labels(raster, classes, split)
     shape = (int(raster.shape[0]), int(raster.shape[1]))
 
+    r = radius if radius is not None else min(20, max(3, min(shape) // 50))
+    if not 1 <= entropy_box <= min(shape):
+        raise InvalidArgument(f"{{entropy_box}} {entropy_box} px does not fit a {shape[0]} x "
+                              f"{shape[1]} raster", "entropy_box")
+    if 2 * r + 1 > min(shape):
+        raise InvalidArgument(f"{{radius}} {r} px does not fit a {shape[0]} x {shape[1]} "
+                              f"raster (1 to {(min(shape) - 1) // 2})", "radius")
     bd = box_dimension(mask, fit)
     un = uncertainty_exponent(mask, uncertainty_fit)
     be = basin_entropy(labels, entropy_box, n_classes)
-    r = radius if radius is not None else min(20, max(3, min(shape) // 50))
     ft = fractality_test(labels, r, balls, seed=seed, n_classes=n_classes)
     return FractalResult(
         shape=shape, pixel=pixel, split="bool" if is_bool else split,
@@ -881,7 +986,8 @@ def load_slice(path: Any, eta: float | None = None) -> Any:
         with open_grid(path) as f:
             etas = f["eta"][:]
         if etas.size != 1:
-            raise EosfastError(f"{path} holds {etas.size} step sizes "
-                               f"({', '.join(f'{e:g}' for e in etas)}); choose one with --eta")
+            raise InvalidArgument(f"{path} holds {etas.size} step sizes "
+                                  f"({', '.join(f'{e:g}' for e in etas)}); choose one with "
+                                  "{eta}", "eta")
         eta = float(etas[0])
     return read_grid(path, eta=eta, fields=["status"])

@@ -26,6 +26,7 @@ from . import defaults, validate
 from .errors import EosfastError, Interrupted
 from .executors import Executor, make_executor
 from .models import get_model
+from .progress import notifier
 from .result import GridResult, GridRun
 from .store.atomic import Output, check_folder
 from .store.layouts import GRID_DTYPES
@@ -162,7 +163,11 @@ def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | N
     executor : Executor, optional
         Run the tiles on this executor (:mod:`eosfast.executors`) instead.
     progress : callable, optional
-        Called as ``progress(tiles_done, tiles_total)`` after each tile.
+        Called as ``progress(tiles_done, tiles_total)`` once before the first
+        tile (a resumed run starts from the tiles already done) and after
+        each tile; a callback that takes ``info=`` also gets the tile's
+        ``eta`` and the ``points`` and ``iterations`` computed in this call
+        (:mod:`eosfast.progress`).
 
     Returns
     -------
@@ -180,7 +185,7 @@ def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | N
     >>> bool((r.status == eosfast.Status.CONVERGED).any())
     True
     """
-    progress = validate.callback("progress", progress)
+    progress = notifier(validate.callback("progress", progress))
     force = validate.flag("force", force)
     resume = validate.flag("resume", resume)
     path = None if out is None else validate.path("out", out)
@@ -205,14 +210,20 @@ def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | N
 def _grid_in_memory(spec: GridSpec, executor: Executor, progress) -> GridResult:
     arrays = {n: np.empty(spec.shape, dtype=dt) for n, dt in GRID_DTYPES.items()}
     total, ndone = spec.ntiles, 0
-    for index, _, tiles in executor.run(spec, spec.sources(), None):
+    points = iterations = 0
+    if progress:
+        progress(0, total, info={"eta": float(spec.eta[0]), "points": 0, "iterations": 0})
+    for index, its, tiles in executor.run(spec, spec.sources(), None):
         for t, tile in zip(spec.covered(index), tiles, strict=True):
             e, ys, xs = spec.tile_slices(t)
             for name, a in tile.items():
                 arrays[name][e, ys, xs] = a
             ndone += 1
+            points += (ys.stop - ys.start) * (xs.stop - xs.start)
+        iterations += its
         if progress:
-            progress(ndone, total)
+            progress(ndone, total, info={"eta": float(spec.eta[e]), "points": points,
+                                         "iterations": iterations})
     return GridResult(model=spec.model, eta=spec.eta, y0=spec.y0, x0=spec.x0,
                       params=spec.params(), **arrays)
 
@@ -222,6 +233,22 @@ def _same_result(params: dict, spec: GridSpec) -> bool:
     return all(params.get(k) == mine[k] for k in RESULT_KEYS)
 
 
+def _check_resumable(f, path: Path) -> None:
+    """Refuse, in one line, a partial file in the layout of eosfast before the ``resume`` group.
+
+    Those files keep their bookkeeping (``tile``, ``tile_done``) at the root
+    and their chunks without checksums, so their finished tiles cannot be
+    verified: they are not continued.
+    """
+    from .store import gridfile
+
+    if gridfile.RESUME not in f:
+        version = f.attrs.get("eosfast_version", "an older version")
+        raise EosfastError(f"{path} is a partial run in the file layout of eosfast {version} "
+                           "(bookkeeping at the root, chunks without checksums), which this "
+                           "version cannot resume: rerun with --force to start over")
+
+
 def _open_for_resume(part: Path, spec: GridSpec):
     """Open a ``.part`` to continue it: same parameters, damaged tiles marked undone."""
     from .store import gridfile
@@ -229,14 +256,12 @@ def _open_for_resume(part: Path, spec: GridSpec):
 
     f = gridfile.open_grid(part, "r+")
     try:
+        _check_resumable(f, part)
         params = read_params(f)
         if not _same_result(params, spec):
             raise EosfastError(f"{part} was made with other parameters; cannot resume it "
                                "with these (use the same options, or --force to start over)")
         spec = spec.with_tile(gridfile.tile_shape(f))  # the file's tiling decides
-        if gridfile.RESUME not in f:
-            raise EosfastError(f"{part} was written by an older eosfast without resume "
-                               "bookkeeping; rerun with --force to start over")
         check = gridfile.verify_tiles(f, np.flatnonzero(gridfile.done_tiles(f)).tolist())
         if check.bad:
             gridfile.mark_undone(f, check.bad)
@@ -261,6 +286,8 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, executor
                                        "resume it with these")
                 complete = gridfile.is_complete(g) and gridfile.done_tiles(g).all()
                 counts = gridfile.count_outcomes(g) if complete else None
+                if not complete:
+                    _check_resumable(g, out)  # before moving it back to .part
             if complete:
                 o.abandon()
                 return GridRun(out, spec.shape, counts, 0, 0.0, spec.ntiles, spec.ntiles)
@@ -289,19 +316,26 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
     t0 = time.perf_counter()
     iterations = 0
     done = gridfile.done_tiles(f)
+    todo = spec.sources(done)
     total = spec.ntiles
+    points = 0
     if progress:
-        progress(int(done.sum()), total)
-    gen = executor.run(spec, spec.sources(done), spec.tile)
+        first = spec.tile_slices(todo[0])[0] if todo else spec.eta.size - 1
+        progress(int(done.sum()), total, info={"eta": float(spec.eta[first]), "points": 0,
+                                               "iterations": 0})
+    gen = executor.run(spec, todo, spec.tile)
     try:
         for index, its, tiles in gen:
             for t, chunks in zip(spec.covered(index), tiles, strict=True):
                 e, ys, xs = spec.tile_slices(t)
                 gridfile.write_tile(f, t, e, ys, xs, chunks)
                 done[t] = True
+                points += (ys.stop - ys.start) * (xs.stop - xs.start)
             iterations += its
             if progress:
-                progress(int(done.sum()), total)
+                progress(int(done.sum()), total, info={"eta": float(spec.eta[e]),
+                                                       "points": points,
+                                                       "iterations": iterations})
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted: {int(done.sum())} of {total} tiles saved in {o.part}; "
                           "rerun the same command with --resume to finish") from None

@@ -1,55 +1,318 @@
-"""``eosfast.info``: what a result file holds, for people."""
+"""``eosfast info``: what a result file holds, for people (text) and programs (JSON).
+
+:func:`summarize` reads any eosfast file kind (grid, trajectory,
+bifurcation, zoom, nets) into a JSON-ready dict; :func:`info` formats it.
+Large grids are read one eta slice at a time, so memory stays at one slice.
+
+Percentages say what they are of: outcome shares are of the points of that
+step size (of the points computed so far, in a partial file), the sharpness
+band share is of the converged points; a share that is not zero never shows
+as 0.0% (:func:`eosfast.result.percent`).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .result import percent
 from .status import Status, outcome_counts
-from .store.gridfile import done_tiles, is_complete, open_grid, read_array
-from .store.h5 import read_params
+from .store.gridfile import done_tiles, is_complete, read_array
+from .store.h5 import open_file, read_params
 from .store.layouts import GRID_FIELDS
 
+#: Width of the sharpness band below 2/eta that the grid summary counts (paper Fig. 2b).
+BAND = 0.1
 
-def info(path: str | os.PathLike) -> str:
-    """A human-readable summary of a grid file: parameters, outcomes, sharpness per eta."""
+
+def _attr(value: Any) -> Any:
+    """An HDF5 attribute as a JSON-ready Python value."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.ndarray):
+        return [_attr(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _clean(obj: Any) -> Any:
+    """``obj`` with NaN and infinities as None (strict JSON) and NumPy values as Python ones."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    obj = _attr(obj)
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def _float(v: float) -> float | None:
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def _common(f, path: Path) -> dict[str, Any]:
+    kind = str(_attr(f.attrs["kind"]))
+    return {"path": str(path), "kind": kind.split(".", 1)[1],
+            "eosfast_version": _attr(f.attrs.get("eosfast_version")),
+            "created": _attr(f.attrs.get("created")), "params": read_params(f)}
+
+
+# ---------------------------------------------------------------- per kind
+
+
+def _grid(f, out: dict[str, Any]) -> None:
+    done = done_tiles(f)
+    etas = f["eta"][:]
+    ny, nx = f["y0"].size, f["x0"].size
+    steps = int(_attr(f.attrs["steps"]))
+    out.update(complete=is_complete(f) and bool(done.all()), tiles_done=int(done.sum()),
+               tiles_total=int(done.size), model=str(_attr(f.attrs["model"])),
+               shape=[int(etas.size), int(ny), int(nx)], steps=steps,
+               x_range=[float(f["x0"][0]), float(f["x0"][-1])],
+               y_range=[float(f["y0"][0]), float(f["y0"][-1])], fields=list(GRID_FIELDS),
+               band=BAND)
+    slices = []
+    for k, e in enumerate(etas):
+        status = read_array(f, "status", k)
+        computed = int(np.count_nonzero(status != Status.PENDING))
+        counts = outcome_counts(status)
+        sharp = read_array(f, "sharpness", k)[status == Status.CONVERGED]
+        sharp = sharp[np.isfinite(sharp)]
+        stats = None
+        if sharp.size:
+            band = int(np.count_nonzero((sharp > 2 / e - BAND) & (sharp < 2 / e)))
+            stats = {"min": float(sharp.min()), "median": float(np.median(sharp)),
+                     "max": float(sharp.max()), "in_band": band}
+        slices.append({"eta": float(e), "points": computed, "counts": counts,
+                       "reached_cap": counts["bounded"], "sharpness": stats})
+    out["slices"] = slices
+    capped = sum(s["reached_cap"] for s in slices)
+    points = sum(s["points"] for s in slices)
+    out["reached_cap"] = capped
+    out["advice"] = []
+    if capped:
+        out["advice"].append(
+            f"{capped} of {points} points ({percent(capped, points)}) reached the "
+            f"{steps}-step cap still bounded and unresolved (status 0): raise --steps to see "
+            "whether they converge (chaotic orbits never will)")
+    if not out["complete"]:
+        out["advice"].append(f"partial run: {out['tiles_done']} of {out['tiles_total']} tiles "
+                             "written; finish it with `eosfast grid ... --resume`")
+
+
+def _trajectory(f, out: dict[str, Any]) -> None:
+    a = {k: _attr(v) for k, v in f.attrs.items()}
+    n = int(f["x"].shape[0]) - 1
+    last = {name: _float(f[name][-1]) for name in ("x", "y", "loss", "sharpness")}
+    out.update(model=a["model"], eta=float(a["eta"]), x0=float(a["x0"]), y0=float(a["y0"]),
+               steps=int(a["steps"]), recorded=n, diverged=bool(a["diverged"]), final=last,
+               threshold=2.0 / float(a["eta"]))
+
+
+def _bifurcation(f, out: dict[str, Any]) -> None:
+    a = {k: _attr(v) for k, v in f.attrs.items()}
+    eta, period, lyap = f["eta"][:], f["period"][:], f["lyapunov"][:]
+    periods = {int(p): int(c) for p, c in zip(*np.unique(period[period >= 2],
+                                                          return_counts=True), strict=True)}
+    finite = lyap[np.isfinite(lyap)]
+    out.update(model=a["model"], x0=float(a["x0"]), y0=float(a["y0"]),
+               eta_range=[float(eta.min()), float(eta.max())] if eta.size else None,
+               n_eta=int(eta.size), burn=int(a["burn"]), record=int(a["record"]),
+               observable=a["observable"],
+               counts={"converged": int((period == 1).sum()), "periodic": int((period >= 2).sum()),
+                       "none_found": int((period == 0).sum()),
+                       "diverged": int((period == -1).sum())},
+               periods=periods,
+               lyapunov=[float(finite.min()), float(finite.max())] if finite.size else None)
+
+
+def _zoom(f, out: dict[str, Any]) -> None:
+    a = {k: _attr(v) for k, v in f.attrs.items()}
+    levels = []
+    for name in sorted(k for k in f if k.startswith("level_")):
+        g = f[name]
+        ga = {k: _attr(v) for k, v in g.attrs.items()}
+        status = g["status"][0]
+        levels.append({"index": int(ga["index"]), "x_range": ga["x_range"],
+                       "y_range": ga["y_range"], "zoom": float(ga["zoom"]),
+                       "counts": outcome_counts(status), "points": int(status.size),
+                       "box_dimension": _float(ga.get("box_dimension", np.nan)),
+                       "box_dimension_err": _float(ga.get("box_dimension_err", np.nan)),
+                       "ulps_per_pixel": float(ga["ulps_per_pixel"])})
+    out.update(model=a["model"], eta=float(a["eta"]), center=a.get("center"),
+               magnification=float(a["magnification"]), res=int(a["res"]),
+               levels_planned=int(a["levels"]), complete=bool(a.get("complete", 0)),
+               levels=levels)
+
+
+def _nets(f, out: dict[str, Any]) -> None:
+    a = {k: _attr(v) for k, v in f.attrs.items()}
+    eta, loss, sharp = f["eta"][:], f["loss"][:], f["sharpness"][:]
+    diverged = f["diverged"][:].astype(bool)
+    runs = []
+    for r in range(eta.size):
+        runs.append({"eta": float(eta[r]), "diverged": bool(diverged[r]),
+                     "final_loss": _float(loss[r, -1]) if loss.shape[1] else None,
+                     "initial_loss": _float(loss[r, 0]) if loss.shape[1] else None,
+                     "final_sharpness": _float(sharp[r, -1]) if sharp.shape[1] else None,
+                     "threshold": 2.0 / float(eta[r])})
+    out.update(arch=a["arch"], steps=int(a["steps"]), every=int(a["every"]),
+               seed=int(a["seed"]), runs=runs)
+
+
+_READERS = {"grid": _grid, "trajectory": _trajectory, "bifurcation": _bifurcation,
+            "zoom": _zoom, "nets": _nets}
+
+
+def summarize(path: str | os.PathLike) -> dict[str, Any]:
+    """What an eosfast file holds, as a JSON-ready dict.
+
+    Every kind has ``path``, ``kind`` (grid, trajectory, bifurcation, zoom,
+    nets), ``eosfast_version``, ``created`` and ``params``. A grid adds
+    ``complete``, ``tiles_done`` / ``tiles_total``, ``shape`` (eta, y0, x0),
+    ``slices`` (per eta: ``points`` computed, ``counts`` per outcome,
+    ``reached_cap`` (points still bounded and unresolved at the step cap),
+    ``sharpness`` min / median / max / ``in_band`` of the converged points),
+    ``reached_cap`` in all and ``advice`` (sentences for the user).
+
+    Raises
+    ------
+    EosfastError
+        Not an eosfast file, or damaged.
+    """
     path = Path(path)
-    lines = []
-    with open_grid(path) as f:
-        params = read_params(f)
-        done = done_tiles(f)
-        etas = f["eta"][:]
-        state = ("complete" if is_complete(f)
-                 else f"partial: {done.sum()} of {done.size} tiles done")
-        lines.append(f"{path}: eosfast grid ({state}), written by eosfast "
-                     f"{f.attrs.get('eosfast_version')} on {f.attrs.get('created')}")
-        shown = {k: v for k, v in params.items() if k != "eta"}
-        lines.append("parameters: " + json.dumps(shown, sort_keys=True))
-        lines.append(f"eta: {etas.size} value(s) from {etas.min():.6g} to {etas.max():.6g}; "
-                     f"grid {f['y0'].size} x {f['x0'].size} (y0 x x0)")
-        header = (f"{'eta':>10} {'converged':>10} {'periodic':>9} {'bounded':>8} "
-                  f"{'diverged':>9} {'sharp min':>10} {'median':>10} {'max':>10} "
-                  f"{'2/eta':>8} {'in band':>8}")
-        lines.append(header)
-        for k, e in enumerate(etas):
-            status = read_array(f, "status", k)
-            n = int(np.count_nonzero(status != Status.PENDING))
-            c = outcome_counts(status)
-            sharp = read_array(f, "sharpness", k)[status == Status.CONVERGED]
-            if sharp.size:
-                lo, med, hi = np.min(sharp), np.median(sharp), np.max(sharp)
-                band = np.mean((sharp > 2 / e - 0.1) & (sharp < 2 / e))
-                stats = f"{lo:10.5g} {med:10.5g} {hi:10.5g} {2 / e:8.4g} {100 * band:7.1f}%"
-            else:
-                stats = f"{'-':>10} {'-':>10} {'-':>10} {2 / e:8.4g} {'-':>8}"
-            lines.append(f"{e:10.6g} " + " ".join(
-                f"{percent(c[name], n):>{w}}" for name, w in
-                (("converged", 10), ("periodic", 9), ("bounded", 8), ("diverged", 9)))
-                + " " + stats)
-    lines.append("fields: " + ", ".join(GRID_FIELDS) + "  ('in band': converged points with "
-                 "sharpness in (2/eta - 0.1, 2/eta))")
-    return "\n".join(lines)
+    with open_file(path) as f:
+        out = _common(f, path)
+        _READERS[out["kind"]](f, out)
+    return out
+
+
+# ---------------------------------------------------------------- text
+
+
+def _counts_text(counts: dict[str, int], n: int) -> str:
+    return ", ".join(f"{k} {percent(v, n)}" for k, v in counts.items())
+
+
+def _text_grid(s: dict[str, Any]) -> list[str]:
+    state = "complete" if s["complete"] else f"partial: {s['tiles_done']} of " \
+                                              f"{s['tiles_total']} tiles written"
+    ne, ny, nx = s["shape"]
+    etas = [x["eta"] for x in s["slices"]]
+    p = s["params"]
+    lines = [f"{s['path']}: eosfast grid ({state}), written by eosfast {s['eosfast_version']} "
+             f"on {s['created']}",
+             f"model {s['model']}; {nx} x {ny} inits on x0 [{s['x_range'][0]:g}, "
+             f"{s['x_range'][1]:g}] x y0 [{s['y_range'][0]:g}, {s['y_range'][1]:g}]; "
+             f"{ne} eta from {min(etas):.6g} to {max(etas):.6g}",
+             f"step cap {s['steps']}, tol {p.get('tol')}, escape {p.get('escape')}, "
+             f"max period {p.get('max_period')}, period tol {p.get('period_tol')}",
+             f"outcomes in % of the {'computed ' if not s['complete'] else ''}points of each "
+             f"eta ({nx * ny} per eta); sharpness of the converged points, 'in band' in % of "
+             f"them: (2/eta - {s['band']:g}, 2/eta)",
+             f"{'eta':>10} {'converged':>10} {'periodic':>9} {'bounded*':>9} {'diverged':>9} "
+             f"{'sharp min':>10} {'median':>10} {'max':>10} {'2/eta':>8} {'in band':>8}"]
+    for x in s["slices"]:
+        e, n, c = x["eta"], x["points"], x["counts"]
+        st = x["sharpness"]
+        conv = c["converged"]
+        if st:
+            stats = (f"{st['min']:10.5g} {st['median']:10.5g} {st['max']:10.5g} {2 / e:8.4g} "
+                     f"{percent(st['in_band'], conv):>8}")
+        else:
+            stats = f"{'-':>10} {'-':>10} {'-':>10} {2 / e:8.4g} {'-':>8}"
+        lines.append(f"{e:10.6g} {percent(c['converged'], n):>10} {percent(c['periodic'], n):>9} "
+                     f"{percent(c['bounded'], n):>9} {percent(c['diverged'], n):>9} " + stats)
+    lines.append(f"* bounded: still bounded at the {s['steps']}-step cap, neither converged nor "
+                 "periodic (unresolved, or chaotic)")
+    lines += [f"note: {a}" for a in s["advice"]]
+    lines.append("fields: " + ", ".join(s["fields"]))
+    return lines
+
+
+def _text_trajectory(s: dict[str, Any]) -> list[str]:
+    fin = s["final"]
+    end = (f"diverged at step {s['recorded']}" if s["diverged"] else
+           f"after step {s['recorded']}: x={fin['x']:.6g}, y={fin['y']:.6g}, "
+           f"loss={fin['loss']:.3g}, sharpness={fin['sharpness']:.6g} "
+           f"(2/eta = {s['threshold']:.6g})")
+    return [f"{s['path']}: eosfast trajectory, written by eosfast {s['eosfast_version']} on "
+            f"{s['created']}",
+            f"model {s['model']}, eta {s['eta']:g}, from ({s['x0']:g}, {s['y0']:g}), "
+            f"{s['steps']} steps requested; {end}",
+            "arrays over step: x, y, loss, sharpness, a, b"]
+
+
+def _text_bifurcation(s: dict[str, Any]) -> list[str]:
+    c, n = s["counts"], s["n_eta"]
+    lo, hi = s["eta_range"] or (float("nan"), float("nan"))
+    periods = ", ".join(f"{p}: {k}" for p, k in sorted(s["periods"].items())) or "none"
+    lyap = (f"largest Lyapunov exponent from {s['lyapunov'][0]:.4g} to {s['lyapunov'][1]:.4g} "
+            "nats/step" if s["lyapunov"] else "no finite Lyapunov exponent")
+    return [f"{s['path']}: eosfast bifurcation, written by eosfast {s['eosfast_version']} on "
+            f"{s['created']}",
+            f"model {s['model']} from ({s['x0']:g}, {s['y0']:g}); {n} eta from {lo:g} to "
+            f"{hi:g}; burn {s['burn']}, record {s['record']} samples of {s['observable']}",
+            f"of the {n} step sizes: converged (period 1) {percent(c['converged'], n)}, periodic "
+            f"{percent(c['periodic'], n)}, no period found {percent(c['none_found'], n)}, "
+            f"diverged {percent(c['diverged'], n)}",
+            f"periods found (period: step sizes): {periods}; {lyap}"]
+
+
+def _text_zoom(s: dict[str, Any]) -> list[str]:
+    state = "complete" if s["complete"] else "partial"
+    lines = [f"{s['path']}: eosfast zoom ({state}: {len(s['levels'])} of {s['levels_planned']} "
+             f"levels), written by eosfast {s['eosfast_version']} on {s['created']}",
+             f"model {s['model']}, eta {s['eta']:g}, {s['res']}^2 points per level, "
+             f"x{s['magnification']:g} per level toward {s['center']}",
+             "outcomes in % of each level's points:"]
+    for lv in s["levels"]:
+        d = lv["box_dimension"]
+        dim = "D_box -" if d is None else f"D_box {d:.3f} +- {lv['box_dimension_err'] or 0:.3f}"
+        lines.append(f"level {lv['index']}: x{lv['zoom']:.4g}, x [{lv['x_range'][0]:.10g}, "
+                     f"{lv['x_range'][1]:.10g}], y [{lv['y_range'][0]:.10g}, "
+                     f"{lv['y_range'][1]:.10g}]: {_counts_text(lv['counts'], lv['points'])}; "
+                     f"{dim}; {lv['ulps_per_pixel']:.3g} ulp/pixel")
+    return lines
+
+
+def _text_nets(s: dict[str, Any]) -> list[str]:
+    lines = [f"{s['path']}: eosfast nets, written by eosfast {s['eosfast_version']} on "
+             f"{s['created']}",
+             f"arch {s['arch']}, {len(s['runs'])} runs of {s['steps']} steps (recorded every "
+             f"{s['every']}), seed {s['seed']}"]
+    for r in s["runs"]:
+        if r["diverged"]:
+            lines.append(f"eta {r['eta']:.4g}: diverged")
+            continue
+        ratio = (r["final_sharpness"] / r["threshold"]) if r["final_sharpness"] else float("nan")
+        drop = (r["final_loss"] / r["initial_loss"]) if r["final_loss"] is not None and \
+            r["initial_loss"] else float("nan")
+        lines.append(f"eta {r['eta']:.4g}: final sharpness {r['final_sharpness']:.4g} = "
+                     f"{ratio:.3f} x 2/eta; final loss / initial {drop:.2g}")
+    return lines
+
+
+_TEXT = {"grid": _text_grid, "trajectory": _text_trajectory, "bifurcation": _text_bifurcation,
+         "zoom": _text_zoom, "nets": _text_nets}
+
+
+def info(path: str | os.PathLike, as_json: bool = False) -> str:
+    """A summary of any eosfast file: text for people, or JSON (``as_json``).
+
+    The JSON is :func:`summarize`'s dict. For a grid the text gives the
+    parameters, the outcome shares per step size, the sharpness of the
+    converged points, and says how many points reached the step cap
+    unresolved (raise ``--steps`` for them).
+    """
+    s = summarize(path)
+    if as_json:
+        return json.dumps(_clean(s), indent=2, allow_nan=False)
+    return "\n".join(_TEXT[s["kind"]](s))

@@ -1,46 +1,45 @@
-"""Reading grid files: into a :class:`~eosfast.GridResult` or a pandas DataFrame.
+"""Reading grid files: into a :class:`~eosfast.GridResult`, a pandas DataFrame, or in blocks.
 
-Both read only what they are asked for: one step size (``eta=``) and some
-fields (``fields=`` / ``columns=``), so a column of a 4096^2 file costs its
-own size, not the whole file's.
+Every reader reads only what it is asked for: some step sizes (``eta=``),
+some fields (``fields=`` / ``columns=``), every k-th point (``stride=``, for
+pictures) or one band of rows at a time (:func:`iter_blocks`, for streaming
+writers), so a column of a 4096^2 file costs its own size, not the whole
+file's.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import EosfastError
+from . import frame, validate
 from .result import GridResult
 from .store.gridfile import eta_index, open_grid, read_array
 from .store.h5 import read_params
-from .store.layouts import GRID_DTYPES, GRID_FIELDS
+from .store.layouts import GRID_FIELDS
 
-#: Columns of :func:`read_frame`, in order.
-COLUMNS = ("eta", "x0", "y0", *GRID_FIELDS)
-
-#: A frame above this many bytes is announced with a warning.
+#: A frame above this many bytes is announced with a :class:`LargeFrameWarning`.
 LARGE_FRAME = 2 * 2**30
 
 
-def _fields(fields: Iterable[str] | None, known: Sequence[str], what: str) -> list[str]:
-    if fields is None:
-        return list(known)
-    if isinstance(fields, str):
-        fields = [fields]
-    fields = list(fields)
-    unknown = [n for n in fields if n not in known]
-    if unknown:
-        raise EosfastError(f"unknown {what} {', '.join(map(repr, unknown))} (known: "
-                           f"{', '.join(known)})")
-    return fields
+class LargeFrameWarning(ResourceWarning):
+    """:func:`read_frame` is about to build a frame of more than :data:`LARGE_FRAME` bytes."""
 
+
+# Python's default filters ignore ResourceWarning; this one is about memory the
+# user is about to spend, so it is shown (once per call site) unless filtered.
+warnings.filterwarnings("default", category=LargeFrameWarning)
+
+#: Points per block of :func:`iter_blocks` (about 63 MiB of rows with every column).
+BLOCK_POINTS = 1 << 20
 
 def read_grid(path: str | os.PathLike, eta: float | None = None,
-              fields: Iterable[str] | None = None) -> GridResult:
+              fields: Iterable[str] | None = None, stride: int | Sequence[int] = 1
+              ) -> GridResult:
     """Load a grid result file into memory.
 
     Parameters
@@ -52,6 +51,10 @@ def read_grid(path: str | os.PathLike, eta: float | None = None,
     fields : iterable of str, optional
         Load only these arrays (default every one of ``status, steps, period,
         sharpness, loss, x, y``); the others are None.
+    stride : int or (int, int)
+        Keep every ``stride``-th point along ``y0`` and ``x0`` (``(sy, sx)``
+        for different steps): a picture of a large grid needs no more points
+        than it has pixels. The axes are strided alike.
 
     Returns
     -------
@@ -59,43 +62,91 @@ def read_grid(path: str | os.PathLike, eta: float | None = None,
         Arrays shaped (n_eta, ny, nx); in a partial file, points not computed
         yet have ``status == -128`` (``Status.PENDING``).
     """
-    names = _fields(fields, list(GRID_FIELDS), "field")
+    names = validate.names("fields", fields, list(GRID_FIELDS))
+    sy, sx = validate.tile("stride", stride)
     with open_grid(path) as f:
         etas = f["eta"][:]
         sel = slice(None)
         if eta is not None:
             i = eta_index(etas, eta, path)
             sel = slice(i, i + 1)
-        arrays = {n: (read_array(f, n, sel) if n in names else None) for n in GRID_FIELDS}
-        return GridResult(model=str(f.attrs["model"]), eta=etas[sel], y0=f["y0"][:],
-                          x0=f["x0"][:], params=read_params(f), **arrays)
+        ys = slice(None, None, sy if sy > 1 else None)
+        xs = slice(None, None, sx if sx > 1 else None)
+        arrays = {n: (read_array(f, n, (sel, ys, xs)) if n in names else None)
+                  for n in GRID_FIELDS}
+        return GridResult(model=str(f.attrs["model"]), eta=etas[sel], y0=f["y0"][ys],
+                          x0=f["x0"][xs], params=read_params(f), **arrays)
 
 
-def frame_from_arrays(eta: np.ndarray, y0: np.ndarray, x0: np.ndarray,
-                      arrays: dict[str, np.ndarray], columns: Iterable[str] | None = None,
-                      index: bool = False):
-    """A DataFrame of grid arrays shaped (n_eta, ny, nx): one row per point, x0 fastest."""
-    import pandas as pd
+@dataclass
+class Block:
+    """A band of rows of one eta slice, from :func:`iter_blocks`.
 
-    cols = _fields(columns, [c for c in COLUMNS if c in ("eta", "x0", "y0") or c in arrays],
-                   "column")
-    ne, ny, nx = eta.size, y0.size, x0.size
-    axes = {"eta": lambda: np.repeat(eta, ny * nx),
-            "x0": lambda: np.tile(x0, ne * ny),
-            "y0": lambda: np.tile(np.repeat(y0, nx), ne)}
-    data = {c: (axes[c]() if c in axes else arrays[c].reshape(-1)) for c in cols}
-    df = pd.DataFrame(data, copy=False)
-    if index:
-        mi = pd.MultiIndex.from_product([eta, y0, x0], names=["eta", "y0", "x0"])
-        df = df.drop(columns=[c for c in ("eta", "y0", "x0") if c in df.columns])
-        df.index = mi
-    return df
+    Attributes
+    ----------
+    index : int
+        Position of the slice on the file's eta axis.
+    eta : float
+    rows : slice
+        The band's rows along ``y0``.
+    y0, x0 : ndarray, float64
+        The band's axes.
+    arrays : dict of str -> ndarray, each shaped (1, len(y0), len(x0))
+    """
+
+    index: int
+    eta: float
+    rows: slice
+    y0: np.ndarray
+    x0: np.ndarray
+    arrays: dict[str, np.ndarray]
+
+    def frame_columns(self, cols: Iterable[str]) -> dict[str, np.ndarray]:
+        """The band as 1-D column arrays (rows in file order)."""
+        return frame.column_arrays(np.array([self.eta]), self.y0, self.x0, self.arrays, cols)
 
 
-def frame_bytes(n_points: int, columns: Iterable[str]) -> int:
-    """Bytes of a frame of ``n_points`` rows and these columns."""
-    return n_points * sum(8 if c in ("eta", "x0", "y0") else GRID_DTYPES[c].itemsize
-                          for c in columns)
+def band_rows(f, points: int = BLOCK_POINTS) -> int:
+    """Rows of ``y0`` per band of :func:`iter_blocks`: whole chunks, about ``points`` points."""
+    _, ny, nx = f["status"].shape
+    chunk_rows = (f["status"].chunks or (1, ny, nx))[1]
+    return max(chunk_rows, chunk_rows * (max(1, points // max(nx, 1)) // chunk_rows))
+
+
+def count_bands(f, slices: int, points: int = BLOCK_POINTS) -> int:
+    """How many bands :func:`iter_blocks` yields for ``slices`` eta slices."""
+    return slices * -(-f["status"].shape[1] // band_rows(f, points))
+
+
+def iter_blocks(f, fields: Iterable[str], etas: Iterable[int] | None = None,
+                points: int = BLOCK_POINTS) -> Iterator[Block]:
+    """Bands of rows of an open grid file, one eta slice after the other.
+
+    Each band spans whole chunks along ``y0`` (reads decompress each chunk
+    once) and about ``points`` points, so memory stays flat however large
+    the file.
+
+    Parameters
+    ----------
+    f : h5py.File
+        An open grid file (:func:`eosfast.store.gridfile.open_grid`).
+    fields : iterable of str
+        Fields to read.
+    etas : iterable of int, optional
+        Slice indices (default all, in order).
+    points : int
+        About how many points a band holds.
+    """
+    fields = list(fields)
+    ne, ny, _ = f["status"].shape
+    rows = band_rows(f, points)
+    etas_all = f["eta"][:]
+    y0, x0 = f["y0"][:], f["x0"][:]
+    for e in range(ne) if etas is None else etas:
+        for start in range(0, ny, rows):
+            band = slice(start, min(ny, start + rows))
+            arrays = {n: read_array(f, n, (slice(e, e + 1), band)) for n in fields}
+            yield Block(int(e), float(etas_all[e]), band, y0[band], x0, arrays)
 
 
 def read_frame(path: str | os.PathLike, eta: float | None = None,
@@ -120,25 +171,35 @@ def read_frame(path: str | os.PathLike, eta: float | None = None,
     -------
     pandas.DataFrame
         One row per grid point, rows in (eta, y0, x0) order, x0 fastest;
-        dtypes as in the file. A frame of the whole default 4096^2 file is
-        about 1.1 GB (68 bytes a row): select what you need.
+        dtypes as in the file. A row of every column takes 63 bytes
+        (:data:`eosfast.frame.ROW_BYTES`): a frame of the whole default
+        4096^2 file is 1.06 GB (1.3 GB peak while it is built). Select
+        what you need, or stream the rows to Parquet with
+        :func:`eosfast.export`.
 
     Warns
     -----
-    ResourceWarning
-        When the frame will take more than 2 GiB, with its size.
+    LargeFrameWarning
+        (a ResourceWarning, shown by default) when the frame will take more
+        than 2 GiB, with its size.
     """
-    cols = _fields(columns, list(COLUMNS), "column")
-    if index:
-        cols = [c for c in cols if c not in ("eta", "y0", "x0")]
+    cols = frame.columns(columns, index)
     with open_grid(path) as f:
         ne = 1 if eta is not None else f["eta"].shape[0]
         n = ne * f["y0"].shape[0] * f["x0"].shape[0]
-    size = frame_bytes(n, cols + (["eta", "y0", "x0"] if index else []))
+    size = frame.frame_bytes(n, cols + (list(frame.AXES) if index else []))
     if size > LARGE_FRAME:
-        warnings.warn(f"the frame of {path} will take about {size / 2**30:.1f} GiB; pass "
-                      "columns=[...] or eta=... to read less", ResourceWarning, stacklevel=2)
+        warnings.warn(f"the frame of {path} will take about {size / 2**30:.1f} GiB "
+                      f"({n} rows x {size / max(n, 1):.0f} bytes); pass columns=[...] or "
+                      "eta=... to read less, or stream it with eosfast.export",
+                      LargeFrameWarning, stacklevel=2)
     fields = [c for c in cols if c in GRID_FIELDS]
     r = read_grid(path, eta=eta, fields=fields)
-    return frame_from_arrays(r.eta, r.y0, r.x0, {n: getattr(r, n) for n in fields},
-                             cols if not index else fields, index)
+    return frame.frame_from_arrays(r.eta, r.y0, r.x0, {n: getattr(r, n) for n in fields},
+                             cols, index)
+
+
+def picture_stride(shape: tuple[int, int], pixels: int) -> tuple[int, int]:
+    """The largest stride that keeps at least ``pixels`` points along each axis of ``(ny, nx)``."""
+    ny, nx = shape
+    return max(1, ny // max(pixels, 1)), max(1, nx // max(pixels, 1))

@@ -109,12 +109,14 @@ class GridResult(Result):
         return f"{self.model}, {etas}, {ny} x {nx} points{counts}"
 
     def to_frame(self, columns=None, index: bool = False):
-        """A pandas DataFrame, one row a grid point (see :func:`eosfast.read_frame`)."""
+        """A pandas DataFrame, one row a grid point (see :func:`eosfast.read_frame`).
+
+        ``columns`` selects columns (default the axes and every field held).
+        """
         from .frame import frame_from_arrays
 
-        return frame_from_arrays(self.eta, self.y0, self.x0,
-                                 {n: getattr(self, n) for n in GRID_FIELDS
-                                  if getattr(self, n) is not None}, columns, index)
+        held = {n: getattr(self, n) for n in GRID_FIELDS if getattr(self, n) is not None}
+        return frame_from_arrays(self.eta, self.y0, self.x0, held, columns, index)
 
     def to_xarray(self):
         """An ``xarray.Dataset`` with dims ``(eta, y0, x0)`` (needs xarray).

@@ -1,7 +1,19 @@
-"""Outcome codes of a grid point, and how every picture colours them.
+"""Outcome codes of a grid point, the meaning of ``period``, and the outcome colours.
 
 The one definition of the ``status`` codes stored in result files, used by the
 kernels, the readers, the analysis and the plots.
+
+Period
+------
+``period`` means one thing in every file: the length of the cycle the orbit
+ends on. 1 is a fixed point (a converged run is a fixed point at a minimum;
+status says which), ``k >= 2`` a cycle of ``k`` steps, 0 no cycle found
+(still bounded and unresolved, or chaotic). Where a run diverged, a grid
+stores period 0 with status -1; an orbit diagram (``bifurcation``), which has
+no status array, stores -1 instead. :data:`PERIOD_MEANING` is the sentence
+both files carry. Grids search cycles up to ``max_period`` steps long (``eosfast
+grid --max-period``, default :data:`eosfast.defaults.MAX_PERIOD`) that close to
+``period_tol`` of their extent (``--period-tol``).
 """
 
 from __future__ import annotations
@@ -28,6 +40,10 @@ class Status(IntEnum):
         return self.name.lower()
 
 
+#: What ``period`` holds, in every file kind.
+PERIOD_MEANING = ("length of the cycle the orbit ends on: 1 a fixed point (converged, or a "
+                  "fixed point that is not a minimum), k >= 2 a cycle of k steps, 0 none found")
+
 #: The outcomes (``PENDING`` excluded), in the order summaries list them.
 OUTCOMES = (Status.CONVERGED, Status.PERIODIC, Status.BOUNDED, Status.DIVERGED)
 
@@ -40,13 +56,16 @@ MEANINGS = {
     Status.PENDING: "not computed yet (partial file)",
 }
 
-#: The outcome palette of every plot: code -> colour. Diverged and periodic
-#: sit far apart (dark red against light orange), bounded is neutral grey.
+#: The outcome palette of every plot: code -> colour. Blue converged, dark
+#: red diverged, orange periodic, light grey bounded: every pair differs by a
+#: CIELAB distance of at least 40 for normal vision and for simulated
+#: protanopia, deuteranopia and tritanopia (Machado et al. 2009; a test checks
+#: it), and periodic against diverged differs in lightness as well as hue.
 COLORS = {
-    Status.DIVERGED: "#b2182b",
-    Status.BOUNDED: "#bdbdbd",
+    Status.DIVERGED: "#a50026",
+    Status.BOUNDED: "#d9d9d9",
     Status.CONVERGED: "#2166ac",
-    Status.PERIODIC: "#f4a582",
+    Status.PERIODIC: "#e69f00",
 }
 
 

@@ -168,6 +168,30 @@ def choice(name: str, value: Any, choices: Iterable[str]) -> str:
     return value
 
 
+def names(name: str, value: Any, known: Sequence[str]) -> list[str]:
+    """A selection of names from ``known`` (one name or an iterable; None selects them all).
+
+    Returns
+    -------
+    list of str
+        In the order given; refused if one is unknown or the selection is empty.
+    """
+    if value is None:
+        return list(known)
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, Iterable) or not all(isinstance(v, str) for v in items):
+        raise InvalidArgument(f"{{{name}}} must be names, got {_show(value)}", name)
+    items = list(items)
+    unknown = [v for v in items if v not in known]
+    if unknown:
+        raise InvalidArgument(f"{{{name}}}: unknown {', '.join(map(repr, unknown))} (known: "
+                              f"{', '.join(known)})", name)
+    if not items:
+        raise InvalidArgument(f"{{{name}}} is empty: name at least one of {', '.join(known)}",
+                              name)
+    return items
+
+
 def flag(name: str, value: Any) -> bool:
     """A boolean."""
     if not isinstance(value, bool | np.bool_):

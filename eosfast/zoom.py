@@ -45,6 +45,7 @@ import numpy as np
 from . import defaults, validate
 from .errors import EosfastError
 from .fractal import FractalResult, analyze
+from .progress import notifier
 from .result import Result
 from .status import Status
 from .store.atomic import Output, check_output
@@ -220,7 +221,9 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
     threads : int, optional
         Threads of each grid.
     progress : callable, optional
-        Called as ``progress(done, total)`` in thousandths of each level.
+        Called as ``progress(done, total)``: each level and each image is
+        1000 units (``info["what"]`` says which, :mod:`eosfast.progress`), so
+        the bar reaches its end only when the images are written too.
 
     Returns
     -------
@@ -250,7 +253,7 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
     tol = validate.real("tol", tol, positive=True)
     escape = validate.real("escape", escape, positive=True)
     force = validate.flag("force", force)
-    progress = validate.callback("progress", progress)
+    progress = notifier(validate.callback("progress", progress))
     for name in ("x", "y"):
         c = center[0 if name == "x" else 1]
         if not (np.isfinite(c - width / 2) and np.isfinite(c + width / 2)):
@@ -290,7 +293,7 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
                               f"{ulps:.3g} ulps of float64 at ({c[0]:.17g}, {c[1]:.17g}); "
                               "grid points are rounded, finer structure is not resolvable",
                               ZoomPrecisionWarning, stacklevel=2)
-            tick = _level_progress(progress, k, levels)
+            tick = _level_progress(progress, k, levels, levels + len(images))
             g = grid(model, res, x_range=xr, y_range=yr, eta=float(eta), steps=steps, tol=tol,
                      escape=escape, threads=threads, progress=tick)
             fr = analyze(g)
@@ -311,20 +314,33 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
             result.path = Path(out)
     from .plots.zoom import draw_animation, draw_filmstrip
 
+    units = 1000 * (levels + len(images))
+    step = 1000 * levels
     if filmstrip is not None:
+        if progress:
+            progress(step, units, info={"what": "filmstrip"})
         draw_filmstrip(result, filmstrip, force=force)
         result.images.append(Path(filmstrip))
-    if animation is not None and draw_animation(result, animation, force=force):
-        result.images.append(Path(animation))
+        step += 1000
+    if animation is not None:
+        if progress:
+            progress(step, units, info={"what": "animation"})
+        if draw_animation(result, animation, force=force):
+            result.images.append(Path(animation))
+        step += 1000
+    if progress and images:
+        progress(units, units, info={"what": "images written"})
     return result
 
 
-def _level_progress(progress, k: int, levels: int):
+def _level_progress(progress, k: int, levels: int, parts: int):
+    """The progress of level ``k``'s grid as a part of the whole (levels, then images)."""
     if progress is None:
         return None
 
     def tick(done: int, total: int) -> None:
-        progress(1000 * k + (1000 * done) // max(total, 1), 1000 * levels)
+        progress(1000 * k + (1000 * done) // max(total, 1), 1000 * parts,
+                 info={"what": f"level {k + 1}/{levels}"})
 
     return tick
 

@@ -19,6 +19,10 @@ def test_wheel_contains_the_mapped_subpackages(tmp_path):
                    "eosfast/cli/main.py", "eosfast/cli/grid.py", "eosfast/py.typed",
                    "eosfast/figures/__init__.py", "eosfast/figures/paper.py"):
         assert needed in names, needed
+    # every subpackage of the source tree (store, plots, nets, ...) is in the wheel
+    for init in (ROOT / "eosfast").rglob("__init__.py"):
+        rel = init.relative_to(ROOT).as_posix()
+        assert rel in names, rel
     assert not any(n.startswith(("kernels/", "cli/", "tests/")) for n in names)
     entry = [n for n in names if n.endswith("entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry[0]).decode()

@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..defaults import DPI, MAX_DPI
-from ..errors import EosfastError
+from ..errors import EosfastError, InvalidArgument
 from ..status import COLORS, OUTCOMES, Status
 from ..store.atomic import Output
 
@@ -53,7 +53,8 @@ def save(fig: Figure, path: str | os.PathLike, dpi: int = DPI, *, force: bool = 
         Dots per inch, 1 to :data:`~eosfast.defaults.MAX_DPI`.
     """
     if isinstance(dpi, bool) or not isinstance(dpi, int) or not 1 <= dpi <= MAX_DPI:
-        raise EosfastError(f"dpi must be an integer from 1 to {MAX_DPI}, got {dpi!r}")
+        raise InvalidArgument(f"{{dpi}} must be an integer from 1 to {MAX_DPI}, got {dpi!r}",
+                              "dpi")
     w, h = fig.get_size_inches()
     if max(w, h) * dpi > MAX_PIXELS:
         raise EosfastError(f"a {w:g} x {h:g} inch figure at {dpi} dpi is over {MAX_PIXELS} "

@@ -8,16 +8,36 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
 from ..defaults import BASIN_FIELDS
-from ..errors import EosfastError
+from ..errors import EosfastError, InvalidArgument
+from ..result import percent
 from ..status import Status
 from .base import THRESHOLD_STYLE, status_style
+
+
+def loss_range(loss: np.ndarray, q: tuple[float, float] = (1.0, 99.0)) -> tuple[float, float]:
+    """Colour range of a loss map: the ``q`` percentiles of its positive finite values.
+
+    Converged runs stop below the tolerance (losses near 1e-25) while the few
+    points bounded at the cap keep losses near 1, so a min-to-max log scale
+    spends its colours on 25 decades that hold a handful of points; the
+    percentiles show the structure where the points are. Returns ``(vmin,
+    vmax)`` with ``vmax >= 10 vmin``.
+    """
+    pos = loss[np.isfinite(loss) & (loss > 0)]
+    if not pos.size:
+        return 1e-30, 1.0
+    lo, hi = np.percentile(np.log10(pos), q)
+    lo, hi = 10.0 ** float(lo), 10.0 ** float(hi)
+    return lo, max(hi, 10.0 * lo)
 
 
 def _slice(result, eta) -> tuple[int, float]:
     if eta is None:
         if result.eta.size != 1:
-            raise EosfastError(f"the result holds {result.eta.size} step sizes; choose one "
-                               f"with eta= (one of {list(result.eta)})")
+            shown = ", ".join(f"{e:g}" for e in result.eta[:20])
+            raise InvalidArgument(f"the result holds {result.eta.size} step sizes ({shown}"
+                                  f"{', ...' if result.eta.size > 20 else ''}); choose one "
+                                  "with {eta}", "eta")
         return 0, float(result.eta[0])
     i = result.index(eta)
     return i, float(result.eta[i])
@@ -33,11 +53,21 @@ def _extent(result) -> list[float]:
     return [x0, x1, y0, y1]
 
 
+def _sampled(result) -> bool:
+    """Whether the result holds every k-th point of its grid (read with a stride)."""
+    p = result.params or {}
+    return (result.y0.size, result.x0.size) != (p.get("res_y", result.y0.size),
+                                                 p.get("res_x", result.x0.size))
+
+
 def _title(result, eta: float, what: str) -> str:
     p = result.params or {}
     ny, nx = result.y0.size, result.x0.size
+    full = (p.get("res_y", ny), p.get("res_x", nx))
     steps = p.get("steps", "?")
-    return f"{result.model}, $\\eta$ = {eta:g}, {nx}x{ny} inits, T = {steps}: {what}"
+    drawn = (f"{nx}x{ny} of {full[1]}x{full[0]} inits drawn" if (ny, nx) != tuple(full)
+             else f"{nx}x{ny} inits")
+    return f"{result.model}, $\\eta$ = {eta:g}, {drawn}, T = {steps}: {what}"
 
 
 def _basin_axes(ax: Axes, result, eta: float, what: str) -> None:
@@ -71,7 +101,8 @@ def basin(ax: Axes, result, field: str = "status", eta: float | None = None,
         The images drawn (``get_array()`` holds the plotted values).
     """
     if field not in BASIN_FIELDS:
-        raise EosfastError(f"unknown field {field!r} (choose from {', '.join(BASIN_FIELDS)})")
+        raise InvalidArgument(f"{{field}} must be one of {', '.join(BASIN_FIELDS)}, got "
+                              f"{field!r}", "field")
     i, e = _slice(result, eta)
     status = np.asarray(result.status[i])
     ext = _extent(result)
@@ -104,7 +135,7 @@ def basin(ax: Axes, result, field: str = "status", eta: float | None = None,
         if colorbar:
             fig.colorbar(im1, ax=ax, pad=0.01, fraction=0.05).set_label("steps to converge")
             fig.colorbar(im2, ax=ax, pad=0.02, fraction=0.05).set_label("steps to escape")
-        _basin_axes(ax, result, e, "steps (grey: bounded at the cap)")
+        _basin_axes(ax, result, e, "steps (grey: periodic, or bounded at the cap)")
     elif field == "sharpness":
         sharp = np.where(status == Status.CONVERGED, np.asarray(result.sharpness[i]), np.nan)
         thr = 2.0 / e
@@ -117,22 +148,25 @@ def basin(ax: Axes, result, field: str = "status", eta: float | None = None,
         images += [im, im_b]
         if colorbar:
             fig.colorbar(im, ax=ax).set_label("final sharpness (converged inits)")
-        converged = np.count_nonzero(status == Status.CONVERGED)
-        frac = np.count_nonzero(np.isfinite(in_band)) / max(1, converged)
+        converged = int(np.count_nonzero(status == Status.CONVERGED))
+        n_band = int(np.count_nonzero(np.isfinite(in_band)))
         ax.legend(handles=[Patch(color="#e41a1c",
-                                 label=f"({thr - band:g}, {thr:g}): {100 * frac:.1f}%")],
+                                 label=f"in ({thr - band:g}, {thr:g}): {percent(n_band, converged)}"
+                                       f" of the {converged} converged inits"
+                                       f"{' drawn' if _sampled(result) else ''}")],
                   loc="upper right", fontsize=8, framealpha=0.9)
         _basin_axes(ax, result, e, "final sharpness (white: not converged)")
     else:
         lss = np.asarray(result.loss[i], dtype=float)
-        pos = lss[np.isfinite(lss) & (lss > 0)]
-        vmin = float(pos.min()) if pos.size else 1e-30
-        vmax = float(pos.max()) if pos.size else 1.0
-        norm = mcolors.LogNorm(vmin=vmin, vmax=max(vmax, vmin * 10))
-        im = ax.imshow(np.where(lss > 0, lss, np.nan), cmap="magma", norm=norm, **kw)
+        vmin, vmax = loss_range(lss)
+        norm = mcolors.LogNorm(vmin=vmin, vmax=vmax)
+        # plasma ends in a saturated yellow, not near-white: the white of the
+        # diverged points stays apart
+        im = ax.imshow(np.where(lss > 0, lss, np.nan), cmap="plasma", norm=norm, **kw)
         images.append(im)
         if colorbar:
-            fig.colorbar(im, ax=ax).set_label("final loss")
+            fig.colorbar(im, ax=ax, extend="both").set_label(
+                "final loss (log scale, 1st to 99th percentile)")
         _basin_axes(ax, result, e, "final loss (white: diverged or exactly 0)")
     return images
 
@@ -163,11 +197,12 @@ def concentration(ax: Axes, result, eta: float | None = None, bins: int = 120):
                label="theorem band (2/$\\eta$ - 20$\\eta$/3, 2/$\\eta$)")
     ax.axvline(thr, **THRESHOLD_STYLE, label="2/$\\eta$")
     ax.axvline(thr - e / 2, color="#1a9850", lw=1.0, ls=":", label="vertex: 2/$\\eta$ - $\\eta$/2")
-    frac = np.count_nonzero((sharp > lo_band) & (sharp < thr)) / sharp.size
+    n_band = int(np.count_nonzero((sharp > lo_band) & (sharp < thr)))
     ax.set_xlabel("final sharpness")
     ax.set_ylabel("converged inits")
     ax.set_title(f"{result.model}, $\\eta$ = {e:g}: {sharp.size} converged inits, "
-                 f"{100 * frac:.1f}% in the band", fontsize=9)
+                 f"{percent(n_band, sharp.size)} of them in the band",
+                 fontsize=9)
     ax.legend(fontsize=8, loc="upper center")
     return counts, edges
 

@@ -32,8 +32,9 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
         ``basin`` (grid file, ``field`` in :data:`~eosfast.defaults.BASIN_FIELDS`),
         ``concentration`` (grid file), ``bifurcation``, ``trajectory``, or
         ``adaptivity`` (a grid file with several step sizes, using the init
-        nearest ``(x0, y0)``, or a bifurcation file recorded with
-        ``observable="sharpness"``).
+        nearest ``(x0, y0)``, by default one whose runs converge:
+        :func:`eosfast.adaptivity.from_grid`; or a bifurcation file recorded
+        with ``observable="sharpness"``).
     path : path-like
         The result file (never replaced by the image).
     eta : float, optional
@@ -57,8 +58,12 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
         raise EosfastError(f"{path} is an {found} file; `plot {kind}` draws "
                            f"{' or '.join(SOURCES[kind])} files")
     if kind == "basin":
-        fig = new_figure(7.5 if field != "steps" else 8.5, 6)
-        r = read_grid(path, eta, fields=_basin_fields(field))
+        width = 7.5 if field != "steps" else 8.5
+        fig = new_figure(width, 6)
+        # no more points than the image has pixels: a 4096^2 file is read
+        # strided (chunk by chunk inside HDF5), never whole
+        r = read_grid(path, eta, fields=_basin_fields(field),
+                      stride=_picture_stride(path, int(width * dpi)))
         _refuse_pending(r, path)
         basins.basin(fig.subplots(), r, field, eta=eta, band=band)
     elif kind == "concentration":
@@ -80,14 +85,13 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
         fig = new_figure(7, 5)
         ax = fig.subplots()
         if found == "eosfast.grid":
-            r = read_grid(path, fields=["status", "sharpness"])
-            if r.eta.size < 2:
-                raise EosfastError(f"{path} holds one step size; adaptivity needs several")
-            ix = int(np.abs(r.x0 - (r.x0.mean() if x0 is None else x0)).argmin())
-            iy = int(np.abs(r.y0 - (r.y0.mean() if y0 is None else y0)).argmin())
-            basins.adaptivity(ax, r.eta, r.sharpness[:, iy, ix], r.status[:, iy, ix])
-            ax.set_title(f"{r.model} from ({r.x0[ix]:g}, {r.y0[iy]:g}): final sharpness",
-                         fontsize=10)
+            from ..adaptivity import from_grid
+
+            a = from_grid(path, x0, y0)
+            basins.adaptivity(ax, a.eta, a.sharpness, a.status)
+            conv = int(np.count_nonzero(a.status == Status.CONVERGED))
+            ax.set_title(f"{a.model} from ({a.x0:g}, {a.y0:g}): final sharpness "
+                         f"(converged at {conv} of {a.eta.size} step sizes)", fontsize=10)
         else:
             from ..bifurcation import read_bifurcation
 
@@ -99,6 +103,14 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
                               np.where(b.period == 1, Status.CONVERGED, Status.BOUNDED))
             ax.set_title(f"{b.model} from ({b.x0:g}, {b.y0:g}): final sharpness", fontsize=10)
     return save(fig, image, dpi=dpi, force=force, reads=[path])
+
+
+def _picture_stride(path, pixels: int) -> tuple[int, int]:
+    from ..readers import picture_stride
+    from ..store.gridfile import open_grid
+
+    with open_grid(path) as f:
+        return picture_stride(f["status"].shape[1:], pixels)
 
 
 def _basin_fields(field: str) -> list[str]:

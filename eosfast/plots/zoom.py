@@ -28,39 +28,69 @@ def _show(ax, level) -> Any:
 
 
 def draw_filmstrip(result, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write :func:`filmstrip_figure` of ``result`` to ``path`` (any format matplotlib writes)."""
+    return save(filmstrip_figure(result), path, force=force)
+
+
+def filmstrip_figure(result):
     """Every level side by side, each with the next level's window outlined.
+
+    Each panel has its own axes in data units (``x0``, ``y0``; deep levels
+    show an offset), the outcome colours are those of ``eosfast plot basin``
+    (:data:`eosfast.status.COLORS`) with a legend, and each title gives the
+    magnification, the diverged share of the level's points and the
+    box-counting dimension.
 
     Parameters
     ----------
     result : ZoomResult
-    path : path-like
-        Image file (any format matplotlib writes).
+
+    Returns
+    -------
+    Figure
     """
+    import numpy as np
     from matplotlib.patches import Rectangle
+    from matplotlib.ticker import MaxNLocator
+
+    from ..result import percent
+    from ..status import Status
+    from .base import status_legend_handles
 
     n = len(result.levels)
-    cols = min(n, 6)
+    cols = min(n, 4)
     rows = -(-n // cols)
-    fig = new_figure(2.6 * cols, 2.9 * rows)
+    fig = new_figure(3.3 * cols, 3.3 * rows + 0.6)
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_axis_off()
     for level, ax in zip(result.levels, axes.flat, strict=False):
         _show(ax, level)
         f = level.fractal
-        ax.set_title(f"x{level.zoom:.3g}  D = {_fmt(f.box_dimension)}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_xlabel(f"({level.center[0]:.6g}, {level.center[1]:.6g})", fontsize=7)
+        div = int(np.count_nonzero(level.status == Status.DIVERGED))
+        ax.set_title(f"level {level.index}: x{level.zoom:.3g}\n"
+                     f"diverged {percent(div, level.status.size)} of its points, "
+                     f"D = {_fmt(f.box_dimension)}", fontsize=8)
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(MaxNLocator(3))
+        ax.tick_params(labelsize=7)
+        ax.xaxis.get_offset_text().set_fontsize(7)
+        ax.yaxis.get_offset_text().set_fontsize(7)
+        ax.set_xlabel("$x_0$", fontsize=8)
+        ax.set_ylabel("$y_0$", fontsize=8)
         if level.index + 1 < n:
             nxt = result.levels[level.index + 1]
-            ax.add_patch(Rectangle((nxt.x_range[0], nxt.y_range[0]),
-                                   nxt.x_range[1] - nxt.x_range[0],
-                                   nxt.y_range[1] - nxt.y_range[0],
-                                   fill=False, edgecolor="white", linewidth=0.8))
-    fig.suptitle(f"{result.model}, eta = {result.eta:g}: zoom x{result.magnification:g} per level",
-                 fontsize=10)
-    return save(fig, path, force=force)
+            for colour, lw in (("white", 2.2), ("black", 0.9)):  # seen on any outcome
+                ax.add_patch(Rectangle((nxt.x_range[0], nxt.y_range[0]),
+                                       nxt.x_range[1] - nxt.x_range[0],
+                                       nxt.y_range[1] - nxt.y_range[0],
+                                       fill=False, edgecolor=colour, linewidth=lw))
+    fig.legend(handles=status_legend_handles(), loc="outside lower center", ncol=4,
+               fontsize=8, frameon=False)
+    fig.suptitle(f"{result.model}, $\\eta$ = {result.eta:g}: zoom x{result.magnification:g} "
+                 f"per level toward ({result.center[0]:.10g}, {result.center[1]:.10g}); "
+                 "outlined: the next level", fontsize=9)
+    return fig
 
 
 def draw_animation(result, path: str | os.PathLike, frames_per_level: int = 12,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EosfastError
-from ..status import MEANINGS, Status
+from ..status import MEANINGS, PERIOD_MEANING, Status
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,7 @@ GRID_FIELDS: dict[str, Var] = {
     "status": _status_var(GRID_DIMS),
     "steps": Var("i4", GRID_DIMS, "GD step at which the run converged or escaped; the step "
                  "cap otherwise", "steps", -1),
-    "period": Var("i2", GRID_DIMS, "length of the cycle the orbit ends on (1: a fixed point, "
-                  "converged or not; 0: none found or diverged)", "1", -1),
+    "period": Var("i2", GRID_DIMS, PERIOD_MEANING + " or diverged", "1", -1),
     "sharpness": Var("f8", GRID_DIMS, "top eigenvalue of the Hessian of the objective at the "
                      "final iterate (NaN if diverged)", "1", np.nan),
     "loss": Var("f8", GRID_DIMS, "objective at the final iterate (NaN if diverged)", "1",
@@ -192,8 +191,7 @@ BIFURCATION = Layout(
     data={
         "orbit": Var("f8", ("eta", "sample"), "the observable after each recorded step "
                      "(NaN from an escape on)", "1"),
-        "period": Var("i2", ("eta",), "length of the cycle the orbit ends on: 1 converged "
-                      "(a fixed point), k >= 2 periodic, 0 none found, -1 diverged", "1",
+        "period": Var("i2", ("eta",), PERIOD_MEANING + ", -1 diverged", "1",
                       attrs={"flag_values": np.array([-1, 0, 1], dtype=np.int16),
                              "flag_meanings": "diverged none_found fixed_point"}),
         "lyapunov": Var("f8", ("eta",), "largest Lyapunov exponent of the recorded orbit",

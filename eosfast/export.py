@@ -1,0 +1,209 @@
+"""``eosfast export``: a grid file as Parquet (pandas, polars, DuckDB) or netCDF-4.
+
+``pd.read_hdf`` cannot read eosfast files (it reads only PyTables' own
+layout); these are the formats other tools open directly:
+
+* **Parquet** (``.parquet``, needs ``pip install "eosfast[export]"`` for
+  pyarrow): the rows of :func:`eosfast.read_frame`, same columns, same order,
+  same dtypes, one row group per band of rows; the file's parameters are in
+  the schema metadata (key ``eosfast``, JSON) and each column carries its
+  ``long_name`` / ``units``. Read it with ``pd.read_parquet``,
+  ``polars.read_parquet`` or DuckDB's ``SELECT * FROM 'grid.parquet'``.
+* **netCDF-4** (``.nc``, written with h5netcdf): the arrays over
+  ``(eta, y0, x0)`` with their CF attributes and without the resume
+  bookkeeping, for ``ncdump``, NCO, CDO, Panoply or ``xarray.open_dataset``.
+
+Both are written one band of rows of one eta slice at a time (about 2^20
+points), so memory does not grow with the file, and through
+:class:`~eosfast.store.Output` (locked, written aside, renamed; an existing
+output replaced only with ``force``, never the file read).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import frame, validate
+from .errors import EosfastError, InvalidArgument
+from .progress import notifier
+from .readers import count_bands, iter_blocks
+from .result import Result
+from .store.atomic import Output
+from .store.gridfile import eta_index, is_complete, open_grid
+from .store.h5 import read_params
+from .store.layouts import GRID, GRID_FIELDS
+
+#: Formats and the file name endings that select them.
+FORMATS = {"parquet": (".parquet", ".pq"), "netcdf": (".nc", ".nc4")}
+
+#: Compression of the Parquet columns (every Parquet reader decodes zstd).
+PARQUET_COMPRESSION = "zstd"
+
+
+@dataclass(repr=False)
+class Export(Result):
+    """What :func:`export` wrote.
+
+    Attributes
+    ----------
+    path : Path
+    format : str
+        ``"parquet"`` or ``"netcdf"``.
+    rows : int
+        Grid points written (rows of the Parquet table).
+    columns : list of str
+    complete : bool
+        False when the source is a partial run (its pending points have
+        ``status == -128``, as :func:`eosfast.read_frame` shows them).
+    seconds : float
+    """
+
+    path: Path
+    format: str
+    rows: int
+    columns: list[str]
+    complete: bool
+    seconds: float
+
+    def summary(self) -> str:
+        partial = "" if self.complete else " (partial run: pending points have status -128)"
+        return (f"{self.path}: {self.format}, {self.rows} rows x {len(self.columns)} columns "
+                f"({', '.join(self.columns)}) in {self.seconds:.2f} s{partial}")
+
+
+def output_format(out: Path, fmt: str | None) -> str:
+    """The format to write: ``fmt``, or the one ``out``'s suffix names."""
+    if fmt is not None:
+        return validate.choice("format", fmt, FORMATS)
+    suffix = out.suffix.lower()
+    for name, endings in FORMATS.items():
+        if suffix in endings:
+            return name
+    raise InvalidArgument(f"{{out}} {str(out)!r} ends in neither .parquet nor .nc; name the "
+                          "format with {format}", "out", "format")
+
+
+def export(path: str | os.PathLike, out: str | os.PathLike, *, format: str | None = None,
+           eta: float | None = None, columns: Iterable[str] | None = None,
+           force: bool = False, progress: Callable[[int, int], None] | None = None) -> Export:
+    """Write the grid file ``path`` as Parquet or netCDF-4, streaming.
+
+    Parameters
+    ----------
+    path : path-like
+        An eosfast grid file (complete or a partial run).
+    out : path-like
+        The output; ``.parquet`` / ``.pq`` for Parquet, ``.nc`` / ``.nc4`` for
+        netCDF-4 (or say so with ``format``).
+    format : {"parquet", "netcdf"}, optional
+    eta : float, optional
+        Only the slice with this step size.
+    columns : iterable of str, optional
+        Parquet: the columns, of ``eta, x0, y0, status, steps, period,
+        sharpness, loss, x, y`` (default all, in that order). netCDF: the
+        data variables (the coordinates are always written).
+    force : bool
+        Replace an existing ``out``.
+    progress : callable, optional
+        ``progress(bands_done, bands_total)`` (:mod:`eosfast.progress`).
+
+    Returns
+    -------
+    Export
+    """
+    out = validate.path("out", out)
+    fmt = output_format(out, format)
+    cols = frame.columns(columns)
+    force = validate.flag("force", force)
+    notify = notifier(validate.callback("progress", progress))
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise EosfastError("Parquet needs pyarrow: pip install 'eosfast[export]' (or "
+                               "write netCDF-4: an output ending in .nc)") from None
+    t0 = time.perf_counter()
+    with open_grid(path) as f:
+        etas = f["eta"][:]
+        which = list(range(etas.size)) if eta is None else [eta_index(etas, eta, path)]
+        ny, nx = f["y0"].shape[0], f["x0"].shape[0]
+        rows = len(which) * ny * nx
+        complete = is_complete(f)
+        write = _parquet if fmt == "parquet" else _netcdf
+        with Output(out, force=force, reads=[path], need=frame.frame_bytes(rows, cols)) as o:
+            write(f, o.part, which, cols, notify)
+    return Export(o.path, fmt, rows, cols if fmt == "parquet" else
+                  [c for c in cols if c in GRID_FIELDS], complete, time.perf_counter() - t0)
+
+
+def _provenance(f) -> dict:
+    keep = ("model", "steps", "tol", "escape", "eosfast_version", "created", "complete")
+    attrs = {k: f.attrs[k] for k in keep if k in f.attrs}
+    attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in attrs.items()}
+    return {**attrs, "complete": bool(attrs.get("complete", 0)), "params": read_params(f)}
+
+
+def _parquet(f, part: Path, which: list[int], cols: list[str], notify) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cf = {**GRID.coords, **GRID_FIELDS}
+    schema = pa.schema(
+        [pa.field(c, pa.from_numpy_dtype(frame.DTYPES[c]), nullable=False,
+                  metadata={k: str(v) for k, v in cf[c].cf_attrs().items()
+                            if k in ("long_name", "units", "flag_meanings")})
+         for c in cols],
+        metadata={"eosfast": json.dumps(_provenance(f), sort_keys=True)})
+    fields = [c for c in cols if c in GRID_FIELDS]
+    total, done, points = count_bands(f, len(which)), 0, 0
+    with pq.ParquetWriter(part, schema, compression=PARQUET_COMPRESSION) as w:
+        for block in iter_blocks(f, fields, which):
+            data = block.frame_columns(cols)
+            w.write_table(pa.Table.from_arrays([data[c] for c in cols], schema=schema))
+            done += 1
+            points += block.y0.size * block.x0.size
+            if notify:
+                notify(done, total, info={"eta": block.eta, "points": points})
+
+
+def _netcdf(f, part: Path, which: list[int], cols: list[str], notify) -> None:
+    import h5netcdf
+
+    fields = [c for c in GRID_FIELDS if c in cols]
+    chunks = f["status"].chunks
+    with h5netcdf.File(part, "w") as nc:
+        for key, value in f.attrs.items():
+            # a netCDF export of every field is itself a readable eosfast grid
+            # file; one of some fields is not (it lacks arrays the layout needs)
+            if key != "kind" or len(fields) == len(GRID_FIELDS):
+                nc.attrs[key] = value
+        nc.dimensions = {"eta": len(which), "y0": f["y0"].shape[0], "x0": f["x0"].shape[0]}
+        for name, var in GRID.coords.items():
+            values = f[name][:] if name != "eta" else f["eta"][:][which]
+            v = nc.create_variable(name, (name,), var.dtype, data=values)
+            v.attrs.update(var.cf_attrs())
+        for name in fields:
+            var = GRID_FIELDS[name]
+            # no _FillValue: every point is written, and one would make xarray
+            # decode the int8 status as float
+            v = nc.create_variable(name, ("eta", "y0", "x0"), var.dtype, chunks=chunks,
+                                   compression="gzip", compression_opts=1, shuffle=True,
+                                   fletcher32=True)
+            v.attrs.update(var.cf_attrs())
+        total, done, points = count_bands(f, len(which)), 0, 0
+        position = {e: k for k, e in enumerate(which)}
+        for block in iter_blocks(f, fields, which):
+            k = position[block.index]
+            for name in fields:
+                nc.variables[name][k, block.rows, :] = block.arrays[name][0]
+            done += 1
+            points += block.y0.size * block.x0.size
+            if notify:
+                notify(done, total, info={"eta": block.eta, "points": points})
