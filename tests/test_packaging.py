@@ -17,7 +17,10 @@ def test_wheel_contains_the_mapped_subpackages(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("eosfast/__init__.py", "eosfast/kernels/grid.py", "eosfast/kernels/maps.py",
                    "eosfast/cli/main.py", "eosfast/cli/grid.py", "eosfast/py.typed",
-                   "eosfast/figures/__init__.py", "eosfast/figures/paper.py"):
+                   "eosfast/figures/__init__.py", "eosfast/figures/paper.py",
+                   "eosfast/store/cache.py", "eosfast/store/h5.py", "eosfast/plots/base.py",
+                   "eosfast/codegen.py", "eosfast/registry.py", "eosfast/kernels/codegen.py",
+                   "eosfast/figures/atlas.py", "eosfast/cli/models.py"):
         assert needed in names, needed
     assert not any(n.startswith(("kernels/", "cli/", "tests/")) for n in names)
     entry = [n for n in names if n.endswith("entry_points.txt")]
