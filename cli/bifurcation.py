@@ -6,14 +6,13 @@ import click
 
 from eosfast import defaults as D
 
-from .common import progress_reporter, quiet_option
+from .common import model_options, progress_reporter, quiet_option
 
 OBSERVABLES = D.OBSERVABLES
 
 
 @click.command("bifurcation")
-@click.option("--model", default=D.MODEL, show_default=True,
-              help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
+@model_options
 @click.option("--x0", type=float, default=D.BIFURCATION_X0, show_default=True, help="Initial x.")
 @click.option("--y0", type=float, default=D.BIFURCATION_Y0, show_default=True, help="Initial y.")
 @click.option("--eta-range", nargs=2, type=float, default=D.BIFURCATION_ETA_RANGE,
@@ -24,11 +23,12 @@ OBSERVABLES = D.OBSERVABLES
 @click.option("--burn", type=int, default=D.BURN, show_default=True,
               help="Steps discarded before recording.")
 @click.option("--record", type=int, default=D.RECORD, show_default=True, help="Steps recorded.")
-@click.option("--observable", type=click.Choice(OBSERVABLES), default="P", show_default=True,
-              help="What the orbit holds: P (product of the weights), x, y, loss, "
-                   "sharpness, b = xy - 1.")
+@click.option("--observable", type=click.Choice(OBSERVABLES), default=None,
+              help="What the orbit holds: P (product of the weights; default for the "
+                   "networks), x (default for expressions), y, loss, sharpness, b = xy - 1.")
 @click.option("--tol", type=float, default=D.TOL, show_default=True,
-              help="Converged when |1 - P| < tol.")
+              help="Converged when |1 - P| < tol (networks), or max |grad L| < tol at a "
+                   "minimum (expressions).")
 @click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
               help="Diverged when |x| or |y| > escape or not finite.")
 @click.option("--period-tol", type=float, default=D.PERIOD_TOL, show_default=True,
@@ -40,8 +40,8 @@ OBSERVABLES = D.OBSERVABLES
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option("--threads", type=int, default=None, help="Threads (default: all cores).")
 @quiet_option
-def bifurcation(model, x0, y0, eta_range, eta_res, burn, record, observable, tol, escape,
-                period_tol, max_period, out, force, threads, quiet):
+def bifurcation(model, model_params, x0, y0, eta_range, eta_res, burn, record, observable, tol,
+                escape, period_tol, max_period, out, force, threads, quiet):
     """For each eta: B steps of burn-in, then R recorded steps of the observable.
 
     HDF5: coordinates eta and sample; orbit (eta, sample); period (eta): 1
@@ -54,5 +54,6 @@ def bifurcation(model, x0, y0, eta_range, eta_res, burn, record, observable, tol
         r = run(model, x0, y0, eta_range, eta_res, burn=burn, record=record,
                                 observable=observable, tol=tol, escape=escape,
                                 period_tol=period_tol, max_period=max_period, out=out,
-                                force=force, threads=threads, progress=progress)
+                                force=force, threads=threads, progress=progress,
+                                model_params=model_params or None)
     click.echo(f"{out}: {r.summary()}")

@@ -12,7 +12,24 @@ from typing import Any, TextIO
 
 import click
 
+from eosfast import defaults as D
+
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+
+#: What --model accepts (the same words in every command's help).
+MODEL_HELP = ("A registry name (zhu4, deg3, deg2, deg6, chen_bruna, catapult, kreisler, "
+              "song_yun: see `eosfast models`) or a loss L(x, y) written as an expression, "
+              "e.g. \"log(cosh(1 - x**2*y**2))\": plain GD on it.")
+
+
+def model_options(command):
+    """``--model`` and ``--param NAME=VALUE`` (repeatable), passed as ``model, model_params``."""
+    command = click.option(
+        "--param", "model_params", multiple=True, metavar="NAME=VALUE",
+        help="A parameter of the expression (or of a registry expression model); "
+             "repeatable.")(command)
+    return click.option("--model", default=D.MODEL, show_default=True,
+                        help=MODEL_HELP)(command)
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -27,7 +27,7 @@ def figure(name, outdir, force, quick, quiet):
     """Regenerate figure NAME of the paper as DIR/NAME.png (`all` for every one).
 
     Names: fig1, fig1c, fig2a, fig2b, fig3, fig5, fig6, fig7a, fig7b, fig7c,
-    cascade, adaptivity, fig8, all.
+    cascade, adaptivity, fig8, atlas (every registry model side by side), all.
     """
     from eosfast.figures import make_figure
 

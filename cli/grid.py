@@ -8,12 +8,11 @@ import click
 
 from eosfast import defaults as D
 
-from .common import progress_reporter, quiet_option
+from .common import model_options, progress_reporter, quiet_option
 
 
 @click.command("grid")
-@click.option("--model", default=D.MODEL, show_default=True,
-              help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
+@model_options
 @click.option("--res", "res", type=int, default=D.RES, show_default=True,
               help="Points per axis (x and y).")
 @click.option("--res-x", type=int, default=None, help="Points along x0 (overrides --res).")
@@ -28,7 +27,8 @@ from .common import progress_reporter, quiet_option
 @click.option("--eta-res", type=int, default=None, help="Number of step sizes in --eta-range.")
 @click.option("--steps", type=int, default=D.STEPS, show_default=True, help="Step cap.")
 @click.option("--tol", type=float, default=D.TOL, show_default=True,
-              help="Converged when |1 - P| < tol.")
+              help="Converged when |1 - P| < tol (networks), or max |grad L| < tol at a "
+                   "minimum (expressions).")
 @click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
               help="Diverged when |x| or |y| > escape or not finite.")
 @click.option("--max-period", type=int, default=D.MAX_PERIOD, show_default=True,
@@ -51,9 +51,9 @@ from .common import progress_reporter, quiet_option
               help="cuda: the same kernel on this machine's NVIDIA GPU (extra eosfast[cuda]; "
               "bit-identical results, see docs/gpu.md).")
 @quiet_option
-def grid(model, res, res_x, res_y, x_range, y_range, eta, eta_range, eta_res, steps, tol,
-         escape, max_period, period_tol, out, force, resume, threads, tile, scheduler,
-         no_symmetry, backend, quiet):
+def grid(model, model_params, res, res_x, res_y, x_range, y_range, eta, eta_range, eta_res,
+         steps, tol, escape, max_period, period_tol, out, force, resume, threads, tile,
+         scheduler, no_symmetry, backend, quiet):
     """Iterate GD from every point of a grid of (x0, y0) and step sizes eta.
 
     Writes an HDF5 file with status, steps, period, sharpness, loss, x, y over
@@ -65,8 +65,9 @@ def grid(model, res, res_x, res_y, x_range, y_range, eta, eta_range, eta_res, st
     import eosfast
 
     with progress_reporter("grid", quiet) as progress:
-        run = eosfast.grid(model, res, res_x=res_x, res_y=res_y, x_range=x_range,
-                           y_range=y_range, eta=list(eta) or None, eta_range=eta_range,
+        run = eosfast.grid(model, res, model_params=model_params or None, res_x=res_x,
+                           res_y=res_y, x_range=x_range, y_range=y_range,
+                           eta=list(eta) or None, eta_range=eta_range,
                            eta_res=eta_res, steps=steps, tol=tol, escape=escape,
                            max_period=max_period, period_tol=period_tol, out=out,
                            force=force, resume=resume, threads=threads, tile=tile,

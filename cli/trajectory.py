@@ -6,10 +6,11 @@ import click
 
 from eosfast import defaults as D
 
+from .common import model_options
+
 
 @click.command("trajectory")
-@click.option("--model", default=D.MODEL, show_default=True,
-              help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
+@model_options
 @click.option("--x0", type=float, default=D.TRAJECTORY_X0, show_default=True, help="Initial x.")
 @click.option("--y0", type=float, default=D.TRAJECTORY_Y0, show_default=True, help="Initial y.")
 @click.option("--eta", type=float, default=D.ETA, show_default=True, help="Step size.")
@@ -20,7 +21,7 @@ from eosfast import defaults as D
 @click.option("-o", "--out", default="trajectory.h5", show_default=True,
               help="Output HDF5 file.")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
-def trajectory(model, x0, y0, eta, steps, escape, out, force):
+def trajectory(model, model_params, x0, y0, eta, steps, escape, out, force):
     """One GD run from (x0, y0): x, y, loss, sharpness and the paper's (a, b) per step.
 
     HDF5 arrays over `step` (0..T, the initial point included); a and b are
@@ -28,7 +29,8 @@ def trajectory(model, x0, y0, eta, steps, escape, out, force):
     """
     from eosfast.trajectory import trajectory as run
 
-    t = run(model, x0, y0, eta, steps, out=out, force=force, escape=escape)
+    t = run(model, x0, y0, eta, steps, out=out, force=force, escape=escape,
+            model_params=model_params or None)
     n = len(t) - 1
     end = (f"diverged at step {n}" if t.diverged else
            f"x={t.x[-1]:.6g}, y={t.y[-1]:.6g}, loss={t.loss[-1]:.3g}, "

@@ -10,12 +10,11 @@ import click
 
 from eosfast import defaults as D
 
-from .common import progress_reporter, quiet_option
+from .common import model_options, progress_reporter, quiet_option
 
 
 @click.command("zoom")
-@click.option("--model", default=D.MODEL, show_default=True,
-              help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
+@model_options
 @click.option("--center", nargs=2, type=float, default=D.ZOOM_CENTER, show_default=True,
               metavar="X Y", help="The point (x0, y0) to zoom into.")
 @click.option("--width", type=float, default=D.ZOOM_WIDTH, show_default=True,
@@ -29,7 +28,8 @@ from .common import progress_reporter, quiet_option
 @click.option("--eta", type=float, default=D.ETA, show_default=True, help="Step size.")
 @click.option("--steps", type=int, default=D.STEPS, show_default=True, help="Step cap.")
 @click.option("--tol", type=float, default=D.TOL, show_default=True,
-              help="Converged when |1 - P| < tol.")
+              help="Converged when |1 - P| < tol (networks), or max |grad L| < tol at a "
+                   "minimum (expressions).")
 @click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
               help="Diverged when |x| or |y| > escape or not finite.")
 @click.option("--track", is_flag=True,
@@ -43,8 +43,8 @@ from .common import progress_reporter, quiet_option
 @click.option("--force", is_flag=True, help="Replace existing output files.")
 @click.option("--threads", type=int, default=None, help="Threads (default: all cores).")
 @quiet_option
-def zoom(model, center, width, magnification, levels, res, eta, steps, tol, escape, track,
-         out, filmstrip, animation, no_images, force, threads, quiet):
+def zoom(model, model_params, center, width, magnification, levels, res, eta, steps, tol, escape,
+         track, out, filmstrip, animation, no_images, force, threads, quiet):
     """Nested grids toward a point, each measured for fractality.
 
     Level k is a RES x RES grid on the square of side WIDTH / MAGNIFICATION^k
@@ -64,7 +64,8 @@ def zoom(model, center, width, magnification, levels, res, eta, steps, tol, esca
                           levels=levels, res=res, eta=eta, steps=steps, tol=tol, escape=escape,
                           out=out, force=force, filmstrip=None if no_images else filmstrip,
                           animation=None if no_images else animation, track=track,
-                          threads=threads, progress=progress)
+                          threads=threads, progress=progress,
+                          model_params=model_params or None)
     for w in caught:
         click.echo(f"eosfast: warning: {w.message}", err=True)
     for level in result.levels:

@@ -13,7 +13,8 @@ Entry points (each loaded on first use, so ``import eosfast`` is instant):
 - reading: :func:`read_grid`, :func:`read_frame`, :func:`info`,
   :func:`read_trajectory`, :func:`read_bifurcation`, :func:`read_zoom`,
   :func:`read_nets`; writing other formats: :func:`export` (Parquet, netCDF-4);
-- models and measures: :data:`MODELS`, :func:`get_model`, :func:`sharpness`,
+- models and measures: :data:`MODELS`, :func:`get_model`,
+  :meth:`Model.from_expression` (any loss ``L(x, y)``), :func:`sharpness`,
   :func:`loss`, :func:`eos_minimum`;
 - analysis modules: :mod:`eosfast.fractal`, :mod:`eosfast.lyapunov`,
   :mod:`eosfast.cycles`, :mod:`eosfast.plots`, :mod:`eosfast.figures`.
@@ -46,7 +47,8 @@ from .errors import EosfastError, Interrupted, InvalidArgument  # noqa: E402
 _EXPORTS: dict[str, str] = {
     "grid": "grid", "GridResult": "result", "GridRun": "result",
     "read_grid": "readers", "read_frame": "readers", "info": "info", "export": "export",
-    "MODELS": "models", "Model": "models", "get_model": "models",
+    "MODELS": "models", "Model": "models", "get_model": "models", "ModelSpec": "models",
+    "NETWORKS": "models", "models_table": "models",
     "sharpness": "measures", "loss": "measures", "eos_minimum": "measures",
     "Status": "status",
     "trajectory": "trajectory", "Trajectory": "trajectory", "read_trajectory": "trajectory",
@@ -63,7 +65,8 @@ _EXPORTS: dict[str, str] = {
 _SUBMODULES = ("fractal", "plots", "figures", "lyapunov", "cycles", "store", "validate",
                "kernels", "executors", "tiles", "models", "readers", "zoom", "nets",
                "trajectory", "bifurcation", "adaptivity", "defaults", "status", "measures",
-               "result", "distributed", "bench", "frame", "progress")
+               "result", "distributed", "bench", "frame", "progress", "expression", "registry",
+               "codegen")
 
 __all__ = ["__version__", "EosfastError", "InvalidArgument", "Interrupted", *_EXPORTS]
 

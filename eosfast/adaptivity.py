@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import defaults, validate
-from .models import get_model
+from .models import Model, get_model
 from .result import Result
 from .status import Status
 from .tiles import compute_points
@@ -45,11 +45,12 @@ class Adaptivity(Result):
                 f"[{self.eta.min():g}, {self.eta.max():g}], {int(conv.sum())} converged")
 
 
-def adaptivity(model: str = defaults.MODEL, x0: float = defaults.TRAJECTORY_X0,
+def adaptivity(model: str | Model = defaults.MODEL, x0: float = defaults.TRAJECTORY_X0,
                y0: float = defaults.TRAJECTORY_Y0,
                eta: Sequence[float] | np.ndarray = (0.1, 0.25), eta_res: int = 50,
                steps: int = 50000, tol: float = defaults.TOL,
-               escape: float = defaults.ESCAPE) -> Adaptivity:
+               escape: float = defaults.ESCAPE,
+               model_params: Mapping[str, float] | Iterable[str] | None = None) -> Adaptivity:
     """Final sharpness from ``(x0, y0)`` for a range of step sizes (grid kernel).
 
     Parameters
@@ -64,7 +65,7 @@ def adaptivity(model: str = defaults.MODEL, x0: float = defaults.TRAJECTORY_X0,
     -------
     Adaptivity
     """
-    m = get_model(model)
+    m = get_model(model, model_params)
     e = np.asarray(eta, dtype=np.float64)
     if e.size == 2:
         etas = validate.step_sizes(None, tuple(e), eta_res)
@@ -76,8 +77,8 @@ def adaptivity(model: str = defaults.MODEL, x0: float = defaults.TRAJECTORY_X0,
     n = etas.size
     xs = np.full(n, validate.real("x0", x0))
     ys = np.full(n, validate.real("y0", y0))
-    out = compute_points(m.name, xs, ys, etas, steps, tol, escape)
-    return Adaptivity(m.name, float(x0), float(y0), etas, out["sharpness"], out["status"],
+    out = compute_points(m, xs, ys, etas, steps, tol, escape)
+    return Adaptivity(m.spec.model, float(x0), float(y0), etas, out["sharpness"], out["status"],
                       out["steps"])
 
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from . import defaults, validate
+from .errors import EosfastError
 from .grid import grid, make_spec
 from .models import get_model
 from .result import Result
@@ -47,6 +48,10 @@ def numpy_grid(x0: np.ndarray, y0: np.ndarray, eta: float, model: str = defaults
         Step at which each point stopped.
     """
     m = get_model(model)
+    if m.kind != "network":
+        raise EosfastError(f"the NumPy reference of eosfast bench implements the coupled "
+                           f"networks only, not {m.name} (time expression models with "
+                           "benchmarks/bench_expression.py)")
     p, q, c = m.p, m.q, m.scale * eta
     x = np.array(x0, dtype=np.float64)
     y = np.array(y0, dtype=np.float64)
@@ -145,6 +150,8 @@ def bench(model: str = defaults.MODEL, res: int = defaults.RES, eta: float = def
     repeat = validate.integer("repeat", repeat, hi=1000)
     make_spec(model, res, eta=eta, steps=steps)  # validate before timing anything
     numpy_res = validate.integer("numpy_res", res if numpy_res is None else numpy_res)
+    if get_model(model).kind != "network":
+        numpy_grid(np.zeros(1), np.zeros(1), eta, model, 1)  # refuses, before any timing
     load_kernels(model)  # compile / load the cache outside the timing
 
     def rate(n_threads):

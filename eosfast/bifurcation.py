@@ -28,8 +28,9 @@ File layout (HDF5, DESIGN.md): coordinates ``eta`` (float64) and ``sample``
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,8 +38,8 @@ import numpy as np
 
 from . import defaults, validate
 from .defaults import OBSERVABLES
-from .errors import EosfastError
-from .models import get_model
+from .errors import EosfastError, InvalidArgument
+from .models import Model, get_model
 from .result import Result
 from .store.atomic import check_output
 from .store.h5 import open_file, read_params, write_file
@@ -118,24 +119,27 @@ class Bifurcation(Result):
                 f"diverged {c['diverged']}")
 
 
-def bifurcation(model: str = defaults.MODEL, x0: float = defaults.BIFURCATION_X0,
+def bifurcation(model: str | Model = defaults.MODEL, x0: float = defaults.BIFURCATION_X0,
                 y0: float = defaults.BIFURCATION_Y0,
                 eta_range: Sequence[float] | None = defaults.BIFURCATION_ETA_RANGE,
                 eta_res: int | None = defaults.BIFURCATION_ETA_RES,
                 *, eta: float | Sequence[float] | np.ndarray | None = None,
                 burn: int = defaults.BURN, record: int = defaults.RECORD,
-                observable: str = "P", tol: float = defaults.TOL,
+                observable: str | None = None, tol: float = defaults.TOL,
                 escape: float = defaults.ESCAPE, period_tol: float = defaults.PERIOD_TOL,
                 max_period: int = defaults.BIFURCATION_MAX_PERIOD,
                 out: str | os.PathLike | None = None,
                 force: bool = False, threads: int | None = None,
-                progress: Callable[[int, int], None] | None = None) -> Bifurcation:
+                progress: Callable[[int, int], None] | None = None,
+                model_params: Mapping[str, float] | Iterable[str] | None = None
+                ) -> Bifurcation:
     """Orbit diagram: for each eta, ``burn`` GD steps then ``record`` recorded steps.
 
     Parameters
     ----------
-    model : str
-        A key of :data:`eosfast.MODELS`.
+    model : str or Model
+        A key of :data:`eosfast.MODELS`, or an expression ``L(x, y)``
+        (:mod:`eosfast.expression`).
     x0, y0 : float
         Initial point, the same for every eta. The default (1.2, 0.9) is a
         generic point whose orbits for eta > 1/2 settle on the balanced line
@@ -146,9 +150,10 @@ def bifurcation(model: str = defaults.MODEL, x0: float = defaults.BIFURCATION_X0
         Explicit step sizes (overrides ``eta_range``).
     burn, record : int
         Steps discarded, steps recorded (``record >= 1``).
-    observable : str
-        What ``orbit`` holds: ``P`` (product of the weights, default), ``x``,
-        ``y``, ``loss``, ``sharpness`` or ``b`` (``xy - 1``).
+    observable : str, optional
+        What ``orbit`` holds: ``P`` (product of the weights; the default for
+        the networks), ``x`` (the default for expression models, which have
+        no ``P``), ``y``, ``loss``, ``sharpness`` or ``b`` (``xy - 1``).
     tol : float
         Converged when ``|1 - P| < tol`` at the last step.
     escape : float
@@ -161,6 +166,8 @@ def bifurcation(model: str = defaults.MODEL, x0: float = defaults.BIFURCATION_X0
         Threads (default: Numba's, all cores). Results do not depend on it.
     progress : callable, optional
         Called as ``progress(done, total)`` (step sizes) after each block.
+    model_params : mapping of str -> float, or strings ``"NAME=VALUE"``, optional
+        Parameters of an expression model.
 
     Returns
     -------
@@ -173,8 +180,14 @@ def bifurcation(model: str = defaults.MODEL, x0: float = defaults.BIFURCATION_X0
     >>> r.period.tolist()
     [1, 2]
     """
-    m = get_model(model)
+    m = get_model(model, model_params)
+    if observable is None:
+        observable = "P" if m.has_product else "x"
     observable = validate.choice("observable", observable, OBSERVABLES)
+    if observable == "P" and not m.has_product:
+        raise InvalidArgument(f"{{observable}} P is the product of a network's weights; "
+                              f"{m.name} is a loss L(x, y) without one: choose x, y, loss, "
+                              "sharpness or b", "observable")
     if eta is not None:
         etas = validate.step_sizes(np.atleast_1d(np.asarray(eta)).tolist()
                                    if not isinstance(eta, str) else eta)
@@ -211,13 +224,13 @@ def bifurcation(model: str = defaults.MODEL, x0: float = defaults.BIFURCATION_X0
                    period_tol, max_period, orbit[lo:hi], period[lo:hi], lyap[lo:hi])
             if progress:
                 progress(hi, etas.size)
-    params = {"model": m.name, "x0": x0, "y0": y0, "eta": etas.tolist()
-              if eta is not None else None,
+    params = {"model": m.spec.model, "model_params": m.spec.param_dict(), "x0": x0, "y0": y0,
+              "eta": etas.tolist() if eta is not None else None,
               "eta_range": list(map(float, eta_range)) if eta is None else None,
               "eta_res": int(etas.size), "burn": burn, "record": record,
               "observable": observable, "tol": tol, "escape": escape,
               "period_tol": period_tol, "max_period": max_period}
-    res = Bifurcation(m.name, x0, y0, etas, orbit, period, lyap, observable, burn, record,
+    res = Bifurcation(m.spec.model, x0, y0, etas, orbit, period, lyap, observable, burn, record,
                       params)
     if out is not None:
         write_bifurcation(res, out, force=force)
@@ -228,7 +241,9 @@ def write_bifurcation(res: Bifurcation, path: str | os.PathLike, force: bool = F
     """Write ``res`` to ``path`` (HDF5, :data:`eosfast.store.layouts.BIFURCATION`)."""
     data = {"orbit": res.orbit, "period": res.period, "lyapunov": res.lyapunov}
     p = res.params
-    attrs = {"model": res.model, "x0": res.x0, "y0": res.y0, "burn": res.burn,
+    attrs = {"model": res.model,
+             "model_params": json.dumps(p.get("model_params", {}), sort_keys=True),
+             "x0": res.x0, "y0": res.y0, "burn": res.burn,
              "record": res.record, "observable": res.observable,
              "observable_long_name": _DOC[res.observable], "tol": p.get("tol", np.nan),
              "escape": p.get("escape", np.nan), "period_tol": p.get("period_tol", np.nan),

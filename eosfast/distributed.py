@@ -68,6 +68,7 @@ import numpy as np
 
 from ._version import __version__
 from .errors import EosfastError
+from .models import ModelSpec
 from .tiles import GridSpec, load_kernels, tile_job
 from .validate import cores as default_threads
 
@@ -332,11 +333,13 @@ def _connect(target: Scheduler, threads_per_worker: int
     return client, cluster
 
 
-def _warm(model: str, private: bool = False) -> str:
+def _warm(model: ModelSpec, private: bool = False) -> str:
     """Run on each worker: compile (or load from Numba's cache) the model's kernels.
 
-    ``Model.kernels`` is a cached property of the module-level model object, so
-    this happens once per worker process; every tile after it reuses them.
+    ``Model.kernels`` is a cached property of the model object, and the
+    worker's :func:`~eosfast.models.get_model` returns the same object for the
+    same spec (registry entries, and expression models it has built), so this
+    happens once per worker process; every tile after it reuses them.
     Returns the worker's eosfast version for the client to compare.
 
     In a ``private`` (local:N) cluster the worker also ignores SIGINT: Ctrl-C
@@ -350,7 +353,7 @@ def _warm(model: str, private: bool = False) -> str:
     return __version__
 
 
-def _warm_workers(client: Client, model: str, private: bool) -> None:
+def _warm_workers(client: Client, model: ModelSpec, private: bool) -> None:
     """Load the kernels on every worker up front and check eosfast's version there.
 
     Workers that join later load them on their first task instead (same result).
@@ -460,7 +463,7 @@ def _run(target: Scheduler, threads_per_worker: int, spec: GridSpec, todo: list[
     restore_logs = _quiet_dask_logs()
     try:
         client, cluster = _connect(target, threads_per_worker)
-        _warm_workers(client, spec.model, private=target.is_local)
+        _warm_workers(client, spec.model_spec, private=target.is_local)
         threads = _total_threads(client)
         size = batch_size(len(todo), threads, spec.tile[0] * spec.tile[1])
         batches = [todo[i:i + size] for i in range(0, len(todo), size)]

@@ -106,7 +106,7 @@ class CudaExecutor:
         slot = Slot(1)
         for name in ("x0", "y0", "eta"):
             slot.host[name][0] = 0.5
-        slot.launch(get_model(spec.model).kernels.cuda, 1, 1, spec.tol, spec.escape,
+        slot.launch(get_model(spec.model_spec).kernels.cuda, 1, 1, spec.tol, spec.escape,
                     spec.max_period, spec.period_tol)
         slot.wait()
 
@@ -147,7 +147,7 @@ class CudaExecutor:
         batches = self._batches(spec, todo)
         if not batches:
             return
-        kernels = get_model(spec.model).kernels.cuda
+        kernels = get_model(spec.model_spec).kernels.cuda
         size = max(b[-1][4] + self._size(b[-1]) for b in batches)
         queue = iter(batches)
         inflight: deque = deque()

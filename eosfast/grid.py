@@ -17,7 +17,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ import numpy as np
 from . import defaults, validate
 from .errors import EosfastError, Interrupted
 from .executors import Executor, make_executor
-from .models import get_model
+from .models import Model, get_model
 from .progress import notifier
 from .result import GridResult, GridRun
 from .store.atomic import Output, check_folder
@@ -33,8 +33,8 @@ from .store.layouts import GRID_DTYPES
 from .tiles import GridSpec, load_kernels
 
 #: Parameters that define a result (a resumed run must match them all).
-RESULT_KEYS = ("model", "x_range", "y_range", "res_x", "res_y", "eta", "steps", "tol",
-               "escape", "max_period", "period_tol")
+RESULT_KEYS = ("model", "model_params", "x_range", "y_range", "res_x", "res_y", "eta",
+               "steps", "tol", "escape", "max_period", "period_tol")
 
 #: Longest axis accepted (points per axis).
 MAX_RES = 1 << 20
@@ -43,7 +43,8 @@ MAX_RES = 1 << 20
 BYTES_PER_POINT = sum(dt.itemsize for dt in GRID_DTYPES.values())
 
 
-def make_spec(model: str = defaults.MODEL, res: int = defaults.RES, *,
+def make_spec(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
+              model_params: Mapping[str, float] | Iterable[str] | None = None,
               res_x: int | None = None, res_y: int | None = None,
               x_range: Sequence[float] = defaults.X_RANGE,
               y_range: Sequence[float] = defaults.Y_RANGE,
@@ -60,7 +61,7 @@ def make_spec(model: str = defaults.MODEL, res: int = defaults.RES, *,
     than ``bytes`` (of memory, or free on disk: ``where`` says), before any
     axis is built.
     """
-    m = get_model(model)
+    m = get_model(model, model_params)
     res = validate.integer("res", res, hi=MAX_RES)
     nx = validate.integer("res_x", res if res_x is None else res_x, hi=MAX_RES)
     ny = validate.integer("res_y", res if res_y is None else res_y, hi=MAX_RES)
@@ -84,7 +85,8 @@ def make_spec(model: str = defaults.MODEL, res: int = defaults.RES, *,
     # half the work when the swap of x and y maps the grid and the map onto themselves
     mirror = (symmetry and m.maps.symmetric and np.array_equal(x0, y0)
               and tile[0] == tile[1])
-    return GridSpec(model=m.name, x0=x0, y0=y0, eta=etas, x_range=xr, y_range=yr,
+    return GridSpec(model=m.spec.model, model_params=m.spec.params, x0=x0, y0=y0, eta=etas,
+                    x_range=xr, y_range=yr,
                     steps=steps, tol=tol, escape=escape, max_period=max_period,
                     period_tol=period_tol, tile=tile, mirror=mirror)
 
@@ -96,7 +98,8 @@ def _memory_available() -> int | None:
         return None
 
 
-def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | None = None,
+def grid(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
+         model_params: Mapping[str, float] | Iterable[str] | None = None, res_x: int | None = None,
          res_y: int | None = None, x_range: Sequence[float] = defaults.X_RANGE,
          y_range: Sequence[float] = defaults.Y_RANGE,
          eta: float | Iterable[float] | None = None,
@@ -113,8 +116,12 @@ def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | N
 
     Parameters
     ----------
-    model : str
-        Model name: ``zhu4`` (default), ``deg3``, ``deg2``, ... (:data:`eosfast.MODELS`).
+    model : str or Model
+        A model name: ``zhu4`` (default), ``deg3``, ``deg2``, ... (:data:`eosfast.MODELS`),
+        or an expression ``L(x, y)`` of plain GD (:mod:`eosfast.expression`), e.g.
+        ``"log(cosh(1 - x**2*y**2))"``.
+    model_params : mapping of str -> float, or strings ``"NAME=VALUE"``, optional
+        Parameters of the expression (or of a registry expression model).
     res, res_x, res_y : int
         Points per axis; ``x0 = linspace(*x_range, res_x)``, likewise ``y0``.
     x_range, y_range : (float, float)
@@ -127,8 +134,10 @@ def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | N
     steps : int
         Step cap T.
     tol : float
-        Converged when the model's measure (``|1 - P|``, P the product of
-        the weights, for the coupled networks) is below ``tol``.
+        Converged when the model's measure is below ``tol``: ``|1 - P|``, P
+        the product of the weights, for the coupled networks; the gradient's
+        largest entry ``max(|dL/dx|, |dL/dy|)`` for expressions (at a point
+        whose Hessian has no eigenvalue below ``-tol``).
     escape : float
         Diverged when ``|x|`` or ``|y|`` exceeds it or is not finite.
     out : path-like, optional
@@ -196,7 +205,8 @@ def grid(model: str = defaults.MODEL, res: int = defaults.RES, *, res_x: int | N
         folder = path.parent if str(path.parent) else Path(".")
         check_folder(folder)
         budget = (shutil.disk_usage(folder).free, f"free on the disk of {folder}")
-    spec = make_spec(model, res, res_x=res_x, res_y=res_y, x_range=x_range, y_range=y_range,
+    spec = make_spec(model, res, model_params=model_params, res_x=res_x, res_y=res_y,
+                     x_range=x_range, y_range=y_range,
                      eta=eta, eta_range=eta_range, eta_res=eta_res, steps=steps, tol=tol,
                      escape=escape, max_period=max_period, period_tol=period_tol, tile=tile,
                      symmetry=symmetry, budget=budget)
@@ -230,7 +240,9 @@ def _grid_in_memory(spec: GridSpec, executor: Executor, progress) -> GridResult:
 
 def _same_result(params: dict, spec: GridSpec) -> bool:
     mine = spec.params()
-    return all(params.get(k) == mine[k] for k in RESULT_KEYS)
+    # files written before expression models have no model_params: a network's are {}
+    return all(params.get(k, {} if k == "model_params" else None) == mine[k]
+               for k in RESULT_KEYS)
 
 
 def _check_resumable(f, path: Path) -> None:
@@ -312,7 +324,7 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
     if prepare is not None:
         prepare(spec)
     else:
-        load_kernels(spec.model)
+        load_kernels(spec.model_spec)
     t0 = time.perf_counter()
     iterations = 0
     done = gridfile.done_tiles(f)

@@ -52,7 +52,9 @@ def sharpness(model: str | Model, w) -> np.ndarray | float:
     Parameters
     ----------
     model : str or Model
-        A model of :data:`eosfast.MODELS`.
+        A model of :data:`eosfast.MODELS`, or an expression ``L(x, y)`` (then
+        ``w`` has the shape (..., 2) and this is the top eigenvalue of the 2 x 2
+        Hessian of ``L``).
     w : array_like, float64, shape (..., 2) or (..., k)
         Coupled points ``(x, y)`` (closed form, compiled), or full weight
         vectors of the model's depth ``k`` (dense Hessian, any weights).

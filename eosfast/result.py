@@ -51,7 +51,8 @@ class GridResult(Result):
     Attributes
     ----------
     model : str
-        Model name (see :data:`eosfast.MODELS`).
+        Model name (see :data:`eosfast.MODELS`), or the expression of an
+        expression model (its parameters are in ``params["model_params"]``).
     eta, y0, x0 : ndarray, float64, shapes (n_eta,), (ny,), (nx,)
         The axes; ``x0 = linspace(*x_range, nx)`` etc.
     status, steps, period, sharpness, loss, x, y : ndarray, shape (n_eta, ny, nx)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import defaults
-from .models import get_model
+from .models import Model, ModelSpec, get_model
 from .store.layouts import GRID_DTYPES, tile_grid
 
 
@@ -26,7 +26,7 @@ class GridSpec:
     Attributes
     ----------
     model : str
-        Registry name of the model.
+        Registry name of the model, or its expression (canonical form).
     x0, y0, eta : ndarray, float64
         The axes (``eta`` sorted, unique).
     x_range, y_range : (float, float)
@@ -44,6 +44,8 @@ class GridSpec:
         bit for bit, on a grid with ``x0 == y0`` and square tiles. Mirrored
         tiles are exactly what computing them would give (see
         :func:`mirror_arrays`).
+    model_params : tuple of (str, float)
+        The model's parameters (expression models), sorted by name.
     """
 
     model: str
@@ -59,6 +61,12 @@ class GridSpec:
     period_tol: float
     tile: tuple[int, int]
     mirror: bool = False
+    model_params: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def model_spec(self) -> ModelSpec:
+        """What rebuilds the model anywhere (a worker process): name or expression, params."""
+        return ModelSpec(self.model, tuple(self.model_params))
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -77,7 +85,8 @@ class GridSpec:
     def params(self) -> dict:
         """Every parameter, JSON-serialisable (stored as the file's ``params``)."""
         return {
-            "model": self.model, "x_range": list(self.x_range), "y_range": list(self.y_range),
+            "model": self.model, "model_params": dict(self.model_params),
+            "x_range": list(self.x_range), "y_range": list(self.y_range),
             "res_x": int(self.x0.size), "res_y": int(self.y0.size),
             "eta": [float(e) for e in self.eta], "steps": self.steps, "tol": self.tol,
             "escape": self.escape, "max_period": self.max_period,
@@ -121,16 +130,20 @@ class GridSpec:
     def tile_task(self, index: int) -> tuple:
         """Arguments of :func:`tile_job` for tile ``index`` (small and picklable).
 
-        The last entry says whether the job also delivers the mirrored tile.
+        The model travels as its :class:`~eosfast.models.ModelSpec`; the worker
+        rebuilds it once per process (:func:`~eosfast.models.get_model` caches
+        it, and with it the loaded kernels). The last entry says whether the
+        job also delivers the mirrored tile.
         """
         e, ys, xs = self.tile_slices(index)
-        return (self.model, self.x0[xs], self.y0[ys], float(self.eta[e]), self.steps,
+        return (self.model_spec, self.x0[xs], self.y0[ys], float(self.eta[e]), self.steps,
                 self.tol, self.escape, self.max_period, self.period_tol,
                 len(self.covered(index)) == 2)
 
 
-def compute_points(model: str, x0: np.ndarray, y0: np.ndarray, eta: np.ndarray, steps: int,
-                   tol: float, escape: float, max_period: int = defaults.MAX_PERIOD,
+def compute_points(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
+                   eta: np.ndarray, steps: int, tol: float, escape: float,
+                   max_period: int = defaults.MAX_PERIOD,
                    period_tol: float = defaults.PERIOD_TOL) -> dict[str, np.ndarray]:
     """Run the grid kernel on arbitrary points: 1-D float64 arrays of one length.
 
@@ -143,8 +156,9 @@ def compute_points(model: str, x0: np.ndarray, y0: np.ndarray, eta: np.ndarray, 
     return out
 
 
-def compute_tile(model: str, x0: np.ndarray, y0: np.ndarray, eta: float, steps: int,
-                 tol: float, escape: float, max_period: int = defaults.MAX_PERIOD,
+def compute_tile(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
+                 eta: float, steps: int, tol: float, escape: float,
+                 max_period: int = defaults.MAX_PERIOD,
                  period_tol: float = defaults.PERIOD_TOL) -> dict[str, np.ndarray]:
     """Run the grid kernel on the points ``x0 (nx,) x y0 (ny,)`` at one ``eta``.
 
@@ -203,7 +217,7 @@ def tile_job(task: tuple, chunk: tuple[int, int] | None = None
     return iterations, tuple(encode_tile(t, chunk) for t in tiles)
 
 
-def load_kernels(model: str) -> None:
+def load_kernels(model: str | Model | ModelSpec) -> None:
     """Compile, or load from Numba's on-disk cache, the grid kernel of ``model`` here.
 
     ``Model.kernels`` only builds the Numba dispatchers; the machine code is

@@ -16,15 +16,17 @@ over it; root attributes ``model``, ``eta``, ``x0``, ``y0``, ``steps``
 
 from __future__ import annotations
 
+import json
 import math
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import defaults, validate
-from .models import get_model
+from .models import Model, get_model
 from .result import Result
 from .store.atomic import check_output
 from .store.h5 import open_file, read_params, write_file
@@ -44,7 +46,7 @@ class Trajectory(Result):
     Attributes
     ----------
     model : str
-        Model name.
+        Model name, or its expression (canonical form).
     eta : float
         Step size.
     x0, y0 : float
@@ -153,16 +155,18 @@ def parabola_b(a, eta: float) -> np.ndarray:
         return np.sqrt(np.where(rhs >= -eps, np.maximum(rhs, 0.0), np.nan))
 
 
-def trajectory(model: str = defaults.MODEL, x0: float = defaults.TRAJECTORY_X0,
+def trajectory(model: str | Model = defaults.MODEL, x0: float = defaults.TRAJECTORY_X0,
                y0: float = defaults.TRAJECTORY_Y0, eta: float = defaults.ETA,
                steps: int = defaults.STEPS, out: str | os.PathLike | None = None, *,
-               escape: float = defaults.ESCAPE, force: bool = False) -> Trajectory:
+               escape: float = defaults.ESCAPE, force: bool = False,
+               model_params: Mapping[str, float] | Iterable[str] | None = None) -> Trajectory:
     """Run GD from ``(x0, y0)`` for ``steps`` steps, recording every state.
 
     Parameters
     ----------
-    model : str
-        A key of :data:`eosfast.MODELS`.
+    model : str or Model
+        A key of :data:`eosfast.MODELS`, or an expression ``L(x, y)``
+        (:mod:`eosfast.expression`).
     x0, y0 : float
         Initial point (the weights are ``model.weights(x0, y0)``).
     eta : float
@@ -176,6 +180,8 @@ def trajectory(model: str = defaults.MODEL, x0: float = defaults.TRAJECTORY_X0,
         is not finite (the grid's rule).
     force : bool
         Overwrite an existing ``out``.
+    model_params : mapping of str -> float, or strings ``"NAME=VALUE"``, optional
+        Parameters of an expression model.
 
     Returns
     -------
@@ -189,7 +195,7 @@ def trajectory(model: str = defaults.MODEL, x0: float = defaults.TRAJECTORY_X0,
     >>> bool(9.9 < t.sharpness[-1] < 10.0)
     True
     """
-    m = get_model(model)
+    m = get_model(model, model_params)
     x0 = validate.real("x0", x0)
     y0 = validate.real("y0", y0)
     eta = validate.real("eta", eta, positive=True)
@@ -210,9 +216,9 @@ def trajectory(model: str = defaults.MODEL, x0: float = defaults.TRAJECTORY_X0,
     else:
         a = np.full(n + 1, np.nan)
         b = np.full(n + 1, np.nan)
-    params = {"model": m.name, "x0": x0, "y0": y0, "eta": eta, "steps": steps,
-              "escape": escape}
-    traj = Trajectory(m.name, eta, x0, y0, steps, xs, ys, lss, sharp, a, b, diverged, params)
+    params = {"model": m.spec.model, "model_params": m.spec.param_dict(), "x0": x0, "y0": y0,
+              "eta": eta, "steps": steps, "escape": escape}
+    traj = Trajectory(m.spec.model, eta, x0, y0, steps, xs, ys, lss, sharp, a, b, diverged, params)
     if out is not None:
         write_trajectory(traj, out, force=force)
     return traj
@@ -221,7 +227,9 @@ def trajectory(model: str = defaults.MODEL, x0: float = defaults.TRAJECTORY_X0,
 def write_trajectory(traj: Trajectory, path: str | os.PathLike, force: bool = False) -> Path:
     """Write ``traj`` to ``path`` (HDF5, layout :data:`eosfast.store.layouts.TRAJECTORY`)."""
     data = {name: getattr(traj, name) for name in TRAJECTORY.data}
-    attrs = {"model": traj.model, "eta": traj.eta, "x0": traj.x0, "y0": traj.y0,
+    attrs = {"model": traj.model,
+             "model_params": json.dumps(traj.params.get("model_params", {}), sort_keys=True),
+             "eta": traj.eta, "x0": traj.x0, "y0": traj.y0,
              "steps": traj.steps, "escape": traj.params.get("escape", np.nan),
              "diverged": np.int8(traj.diverged)}
     return write_file(path, TRAJECTORY, {"step": traj.step}, data, traj.params, attrs,

@@ -35,10 +35,11 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -51,6 +52,9 @@ from .status import Status
 from .store.atomic import Output, check_output
 from .store.h5 import add_array, add_coord, new_file, open_file, read_params, stamp
 from .store.layouts import ZOOM, ZOOM_LEVEL
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import Model
 
 #: Warn when a level's pixel spacing is under this many ulps of its coordinates.
 WARN_ULPS = 1024.0
@@ -176,7 +180,7 @@ def levels_that_fit(center: Sequence[float], width: float, magnification: float,
 # ----------------------------------------------------------------------------
 
 
-def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CENTER, *,
+def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CENTER, *,
          width: float = defaults.ZOOM_WIDTH,
          magnification: float = defaults.ZOOM_MAGNIFICATION,
          levels: int = defaults.ZOOM_LEVELS, res: int = defaults.ZOOM_RES,
@@ -186,13 +190,14 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
          filmstrip: str | os.PathLike | None = None,
          animation: str | os.PathLike | None = None, track: bool = False,
          threads: int | None = None,
-         progress: Callable[[int, int], None] | None = None) -> ZoomResult:
+         progress: Callable[[int, int], None] | None = None,
+         model_params: Mapping[str, float] | Iterable[str] | None = None) -> ZoomResult:
     """Compute nested grids toward a point, each measured for fractality.
 
     Parameters
     ----------
-    model : str
-        Model name (:data:`eosfast.MODELS`).
+    model : str or Model
+        Model name (:data:`eosfast.MODELS`) or an expression ``L(x, y)``.
     center : (float, float)
         The point ``(x0, y0)`` zoomed into. The default with ``width=0.4`` makes
         level 0 the paper's Fig. 7a window [3.0, 3.4] x [0.1, 0.5].
@@ -224,6 +229,8 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
         Called as ``progress(done, total)``: each level and each image is
         1000 units (``info["what"]`` says which, :mod:`eosfast.progress`), so
         the bar reaches its end only when the images are written too.
+    model_params : mapping of str -> float, or strings ``"NAME=VALUE"``, optional
+        Parameters of an expression model.
 
     Returns
     -------
@@ -239,7 +246,8 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
     from .grid import grid
     from .models import get_model
 
-    model = get_model(model).name
+    m = get_model(model, model_params)
+    model, model_params = m.spec.model, m.spec.param_dict()
     center = validate.pair("center", center, ordered=False)
     width = validate.real("width", width, positive=True)
     magnification = validate.real("magnification", magnification, positive=True)
@@ -272,7 +280,7 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
     for p in paths:
         check_output(p, force=force)
 
-    params = {"model": model, "center": list(center), "width": width,
+    params = {"model": model, "model_params": model_params, "center": list(center), "width": width,
               "magnification": magnification, "levels": levels, "res": res, "eta": eta,
               "steps": steps, "tol": tol, "escape": escape, "track": bool(track)}
     result = ZoomResult(model=model, eta=float(eta), center=center, width=width,
@@ -294,7 +302,7 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
                               "grid points are rounded, finer structure is not resolvable",
                               ZoomPrecisionWarning, stacklevel=2)
             tick = _level_progress(progress, k, levels, levels + len(images))
-            g = grid(model, res, x_range=xr, y_range=yr, eta=float(eta), steps=steps, tol=tol,
+            g = grid(m, res, x_range=xr, y_range=yr, eta=float(eta), steps=steps, tol=tol,
                      escape=escape, threads=threads, progress=tick)
             fr = analyze(g)
             if fr.box_counts[0] == 0:
@@ -370,7 +378,9 @@ def nearest_boundary_point(level: ZoomLevel, point: Sequence[float]) -> tuple[fl
 
 def _create(path: Path, params: dict):
     f = new_file(path)
-    stamp(f, ZOOM.kind, params, model=params["model"], eta=params["eta"],
+    stamp(f, ZOOM.kind, params, model=params["model"],
+          model_params=json.dumps(params.get("model_params", {}), sort_keys=True),
+          eta=params["eta"],
           width=params["width"], magnification=params["magnification"],
           levels=params["levels"], res=params["res"], steps=params["steps"],
           tol=params["tol"], escape=params["escape"],

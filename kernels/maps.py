@@ -25,7 +25,12 @@ functions of float64 scalars; each target compiles them its own way (inlined
 
 The coupled scalar networks of the paper come from :func:`coupled`. Its
 operation order is the contract that the plain-Python reference in
-``tests/naive.py`` mirrors: both round identically, step for step.
+``tests/naive.py`` mirrors: both round identically, step for step. The
+bundles of losses written as expressions are generated from their symbolic
+derivatives (:mod:`eosfast.kernels.codegen`, loaded by :mod:`eosfast.codegen`).
+
+Every function must stay compilable by any target: arithmetic, comparisons,
+``abs`` and ``math.*`` only (no NumPy, no calls to other Python functions).
 """
 
 from __future__ import annotations

@@ -10,6 +10,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _expression_cache(tmp_path_factory):
+    """Generated expression code goes to a fresh folder (not the user's cache).
+
+    Subprocesses of the tests (the real command line) inherit it.
+    """
+    old = os.environ.get("EOSFAST_CACHE_DIR")
+    os.environ["EOSFAST_CACHE_DIR"] = str(tmp_path_factory.mktemp("eosfast-cache"))
+    yield
+    if old is None:
+        os.environ.pop("EOSFAST_CACHE_DIR", None)
+    else:
+        os.environ["EOSFAST_CACHE_DIR"] = old
+
+
 @pytest.fixture
 def run_cli():
     """Run the real console script in a subprocess: (returncode, stdout, stderr)."""

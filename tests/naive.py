@@ -165,3 +165,41 @@ def orbit_period(model, x0, y0, eta, burn, record, rel_tol=1e-8, max_period=64, 
 def balanced_map(w, eta):
     """zhu4 on the balanced line x = y = w: w' = w + eta (1 - w^4) w^3 (math.md s. 2)."""
     return w + eta * (1 - w**4) * w**3
+
+
+# ---------------------------------------------------------------- expression models (issue 13)
+
+
+def mp_gradient(loss, x, y):
+    """(dL/dx, dL/dy) of ``loss(x, y)`` (mpmath functions) by mpmath's numerical
+    differentiation at the working precision."""
+    return (mpmath.diff(loss, (x, y), (1, 0)), mpmath.diff(loss, (x, y), (0, 1)))
+
+
+def mp_hessian(loss, x, y):
+    """[[Lxx, Lxy], [Lxy, Lyy]] of ``loss`` by mpmath's numerical differentiation."""
+    a = mpmath.diff(loss, (x, y), (2, 0))
+    b = mpmath.diff(loss, (x, y), (1, 1))
+    d = mpmath.diff(loss, (x, y), (0, 2))
+    return [[a, b], [b, d]]
+
+
+def mp_gd(loss, x0, y0, eta, cap, tol, R=1e3, dps=40):
+    """Plain GD on ``loss`` in mpmath: (status, steps, x, y) by the grid's rules for
+    expression models (converged when max |grad| < tol at a point whose Hessian has
+    no eigenvalue below -tol; status 0 at the cap; -1 escaped)."""
+    with mpmath.workdps(dps):
+        x, y = mpmath.mpf(x0), mpmath.mpf(y0)
+        eta = mpmath.mpf(eta)
+        for t in range(cap + 1):
+            if not (abs(x) <= R and abs(y) <= R):
+                return -1, t, math.nan, math.nan
+            gx, gy = mp_gradient(loss, x, y)
+            if max(abs(gx), abs(gy)) < tol:
+                H = mpmath.matrix(mp_hessian(loss, x, y))
+                low = min(mpmath.eigsy(H, eigvals_only=True))
+                return (1 if low >= -tol else 2), t, float(x), float(y)
+            if t == cap:
+                return 0, t, float(x), float(y)
+            x, y = x - eta * gx, y - eta * gy
+    raise AssertionError("unreachable")

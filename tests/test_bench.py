@@ -10,7 +10,7 @@ from eosfast.bench import numpy_grid
 from eosfast.tiles import compute_tile
 
 
-@pytest.mark.parametrize("model", list(eosfast.MODELS))
+@pytest.mark.parametrize("model", list(eosfast.NETWORKS))
 def test_numpy_implementation_matches_kernel(model):
     x0 = np.linspace(-0.3, 3.7, 41)
     y0 = np.linspace(0.0, 3.9, 37)

@@ -10,12 +10,13 @@ import eosfast
 import naive
 from eosfast.tiles import compute_tile
 
-MODELS = list(eosfast.MODELS)
+MODELS = list(eosfast.NETWORKS)
 
 
 def test_registry_matches_reference():
     assert set(MODELS) == set(naive.MODELS)
-    for name, m in eosfast.MODELS.items():
+    assert set(MODELS) <= set(eosfast.MODELS)
+    for name, m in eosfast.NETWORKS.items():
         p, q, s, order = naive.MODELS[name]
         assert (m.p, m.q, m.scale) == (p, q, s)
         assert "".join(m.pattern) == order

@@ -17,7 +17,10 @@ def test_wheel_contains_the_mapped_subpackages(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("eosfast/__init__.py", "eosfast/kernels/grid.py", "eosfast/kernels/maps.py",
                    "eosfast/cli/main.py", "eosfast/cli/grid.py", "eosfast/py.typed",
-                   "eosfast/figures/__init__.py", "eosfast/figures/paper.py"):
+                   "eosfast/figures/__init__.py", "eosfast/figures/paper.py",
+                   "eosfast/store/cache.py", "eosfast/store/h5.py", "eosfast/plots/base.py",
+                   "eosfast/codegen.py", "eosfast/registry.py", "eosfast/kernels/codegen.py",
+                   "eosfast/figures/atlas.py", "eosfast/cli/models.py"):
         assert needed in names, needed
     # every subpackage of the source tree (store, plots, nets, ...) is in the wheel
     for init in (ROOT / "eosfast").rglob("__init__.py"):

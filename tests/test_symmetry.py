@@ -9,7 +9,7 @@ from eosfast.grid import make_spec
 from eosfast.store.layouts import GRID_FIELDS
 from eosfast.tiles import compute_points
 
-SYMMETRIC = [name for name, m in eosfast.MODELS.items() if m.p == m.q]
+SYMMETRIC = [name for name, m in eosfast.NETWORKS.items() if m.p == m.q]
 
 
 def same(a, b):

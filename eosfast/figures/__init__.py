@@ -20,6 +20,7 @@ FIGURES: dict[str, str] = {
        for name in ("fig1c", "fig2a", "fig2b", "fig3", "fig5", "fig6", "fig7a", "fig7b",
                     "fig7c", "cascade", "adaptivity")},
     "fig8": "eosfast.figures.nets:fig8",
+    "atlas": "eosfast.figures.atlas:atlas",
 }
 
 

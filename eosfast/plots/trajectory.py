@@ -123,7 +123,10 @@ def plot_ab(ax: Axes, traj, scaled: bool = False, parabola: bool = True,
 
 def loss_contours(ax: Axes, model: str, x_range: tuple[float, float],
                   y_range: tuple[float, float], levels: int = 14, res: int = 300):
-    """Log-spaced contours of the model's objective over ``(x, y)`` and the minima ``xy = 1``.
+    """Log-spaced contours of the model's objective over ``(x, y)`` (and a network's minima).
+
+    For a network the global minima ``P = 1`` are drawn too; an expression
+    model's loss is evaluated by its compiled ``loss``.
 
     Returns
     -------
@@ -135,6 +138,21 @@ def loss_contours(ax: Axes, model: str, x_range: tuple[float, float],
     x = np.linspace(*x_range, res)
     y = np.linspace(*y_range, res)
     X, Y = np.meshgrid(x, y)
+    if m.kind != "network":
+        from ..measures import loss
+
+        L = np.asarray(loss(m, np.stack([X, Y], axis=-1)))
+        finite = L[np.isfinite(L)]
+        # contours at quantiles of the loss: any scale, any sign
+        lv = np.unique(np.quantile(finite, np.linspace(0.02, 0.98, levels))) \
+            if finite.size else np.array([])
+        cs = ax.contour(X, Y, np.where(np.isfinite(L), L, np.nan),
+                        levels=lv if lv.size >= 2 else levels, cmap="Greys", linewidths=0.6)
+        ax.set_xlim(*x_range)
+        ax.set_ylim(*y_range)
+        ax.set_xlabel("$x$")
+        ax.set_ylabel("$y$")
+        return cs
     L = 0.5 * m.scale * (1.0 - X**m.p * Y**m.q) ** 2
     lv = np.logspace(-4, math.log10(max(float(L.max()), 1e-3)), levels)
     cs = ax.contour(X, Y, np.maximum(L, 1e-30), levels=lv, cmap="Greys",

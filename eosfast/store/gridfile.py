@@ -17,6 +17,7 @@ trusting it.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import zlib
@@ -53,7 +54,9 @@ def create(path: Path, params: dict, eta: np.ndarray, y0: np.ndarray, x0: np.nda
     shape = (eta.size, y0.size, x0.size)
     f = new_file(path)
     try:
-        stamp(f, GRID.kind, params, model=params["model"], steps=params["steps"],
+        stamp(f, GRID.kind, params, model=params["model"],
+              model_params=json.dumps(params.get("model_params", {}), sort_keys=True),
+              steps=params["steps"],
               tol=params["tol"], escape=params["escape"], complete=np.int8(0), **attrs)
         for name, axis in (("eta", eta), ("y0", y0), ("x0", x0)):
             add_coord(f, name, axis, GRID.coords[name])

@@ -134,7 +134,8 @@ def open_file(path: str | os.PathLike, kinds: Iterable[str] | str | None = None,
     ------
     EosfastError
         No such file, not a regular file, not HDF5, in use by a writer, not of
-        an accepted kind, or not of its kind's layout.
+        an accepted kind, not of its kind's layout, or its model (root
+        attributes ``model``, ``model_params``) is refused by the parser.
     """
     path = regular_file(path)
     try:
@@ -155,10 +156,26 @@ def open_file(path: str | os.PathLike, kinds: Iterable[str] | str | None = None,
             raise EosfastError(f"{path} is an eosfast {kind.split('.', 1)[1]} file, "
                                f"not a {names} file")
         LAYOUTS[kind].check(f, path)
+        if "model" in f.attrs:
+            check_model(f, path)
     except BaseException:
         f.close()
         raise
     return f
+
+
+def check_model(f: h5py.Group, path: str | os.PathLike):
+    """The model a file records, rebuilt: an expression is parsed by the same whitelist.
+
+    A file is untrusted input: a ``model`` attribute that is not a registry
+    name nor an acceptable expression is refused (one line), whatever reads it.
+    """
+    from ..models import model_of_attrs
+
+    try:
+        return model_of_attrs(f.attrs["model"], f.attrs.get("model_params", None))
+    except EosfastError as exc:
+        raise EosfastError(f"{path}: its model attributes are refused: {exc}") from None
 
 
 def file_kind(path: str | os.PathLike) -> str:
