@@ -83,7 +83,21 @@ def numpy_grid(x0: np.ndarray, y0: np.ndarray, eta: float, model: str = defaults
 
 @dataclass(repr=False)
 class BenchResult(Result):
-    """Iterations per second of each implementation, measured in one run."""
+    """Iterations per second of each implementation, measured in one run.
+
+    Attributes
+    ----------
+    eosfast_1, eosfast_n : float
+        ``eosfast.grid`` in memory on 1 thread and on ``threads`` threads
+        (both halves computed: no symmetry), GD steps per second counted from
+        the steps each point ran.
+    lanes : float
+        The check-free SIMD lane loop of the same map on ``threads`` threads
+        (:mod:`eosfast.kernels.reference`): lane-steps per second, the
+        hardware's pace for this arithmetic.
+    numpy : float
+        The same map and stopping rules in vectorised NumPy.
+    """
 
     model: str
     points: int
@@ -91,6 +105,7 @@ class BenchResult(Result):
     threads: int
     eosfast_1: float
     eosfast_n: float
+    lanes: float
     numpy: float
     iterations: int
     numpy_iterations: int
@@ -105,14 +120,21 @@ class BenchResult(Result):
         """eosfast with all threads over eosfast with one."""
         return self.eosfast_n / self.eosfast_1
 
+    @property
+    def kernel_vs_lanes(self) -> float:
+        """eosfast (all threads) over the check-free lane loop (all threads)."""
+        return self.eosfast_n / self.lanes
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["speedup_numpy"] = self.speedup_numpy
         d["thread_scaling"] = self.thread_scaling
+        d["kernel_vs_lanes"] = self.kernel_vs_lanes
         return d
 
     def summary(self) -> str:
         return (f"{self.model}: {self.eosfast_n:.3g} it/s on {self.threads} threads, "
+                f"{self.kernel_vs_lanes:.2f} of the check-free lane loop, "
                 f"{self.speedup_numpy:.1f}x NumPy, 1 -> {self.threads} threads "
                 f"{self.thread_scaling:.2f}x")
 
@@ -120,58 +142,86 @@ class BenchResult(Result):
         return "\n".join([
             f"grid kernel, model {self.model}, {self.points} points "
             f"({self.iterations:.3g} GD iterations counted from steps run)",
-            f"  eosfast, 1 thread   : {self.eosfast_1:10.3g} it/s",
-            f"  eosfast, {self.threads} threads  : {self.eosfast_n:10.3g} it/s",
-            f"  NumPy ({self.numpy_points} points): {self.numpy:10.3g} it/s",
-            f"  speed-up vs NumPy: {self.speedup_numpy:.1f}x; "
-            f"1 -> {self.threads} threads: {self.thread_scaling:.2f}x",
+            f"  eosfast, 1 thread           : {self.eosfast_1:10.3g} it/s",
+            f"  eosfast, {self.threads} threads          : {self.eosfast_n:10.3g} it/s",
+            f"  check-free lanes, {self.threads} threads : {self.lanes:10.3g} it/s",
+            f"  NumPy ({self.numpy_points} points)       : {self.numpy:10.3g} it/s",
+            f"  eosfast / check-free lanes: {self.kernel_vs_lanes:.2f}; vs NumPy "
+            f"{self.speedup_numpy:.1f}x; 1 -> {self.threads} threads: "
+            f"{self.thread_scaling:.2f}x",
         ])
+
+
+#: Steps of every lane in the check-free reference loop.
+LANE_STEPS = 64
 
 
 def bench(model: str = defaults.MODEL, res: int = defaults.RES, eta: float = defaults.ETA,
           steps: int = defaults.STEPS,
           threads: int | None = None, numpy_res: int | None = None,
           repeat: int = 3) -> BenchResult:
-    """Time the grid kernel (1 and ``threads`` threads) and NumPy on the default case.
+    """Time the grid kernel (1 and ``threads`` threads), its check-free lane loop and NumPy.
 
     Parameters
     ----------
     model, eta, steps
         The case, as in :func:`eosfast.grid` over ``[0, 4]^2``.
     res : int
-        eosfast runs the ``res x res`` grid.
+        eosfast runs the ``res x res`` grid (both halves: symmetry off, so
+        that every point is computed); the lane loop runs the same points.
     numpy_res : int, optional
         NumPy runs the ``numpy_res x numpy_res`` grid over the same window
         (default ``res``: the same points); each rate counts its own steps.
     repeat : int
-        Best of ``repeat`` timings for each implementation.
+        Best of ``repeat`` rounds; in each round every implementation runs
+        once, one after the other (interleaved, so that a busy spell of the
+        machine hits them alike).
     """
+    from .kernels.build import numba_threads
+
     threads = validate.threads("threads", threads)
     repeat = validate.integer("repeat", repeat, hi=1000)
-    make_spec(model, res, eta=eta, steps=steps)  # validate before timing anything
+    spec = make_spec(model, res, eta=eta, steps=steps)  # validate before timing anything
     numpy_res = validate.integer("numpy_res", res if numpy_res is None else numpy_res)
-    if get_model(model).kind != "network":
+    m = get_model(model)
+    if m.kind != "network":
         numpy_grid(np.zeros(1), np.zeros(1), eta, model, 1)  # refuses, before any timing
     load_kernels(model)  # compile / load the cache outside the timing
+    xs, ys = (a.ravel() for a in np.meshgrid(spec.x0, spec.y0))
+    es = np.full(xs.size, float(spec.eta[0]))
+    fx, fy = np.empty_like(xs), np.empty_like(ys)
+    lanes_kernel = m.kernels.reference_lanes
+    with numba_threads(threads):
+        lanes_kernel(xs[:64], ys[:64], es[:64], 1, fx, fy)  # compile / load
+    lane_steps = (xs.size // 32) * 32 * LANE_STEPS
+    nsp = make_spec(model, numpy_res, eta=eta, steps=steps)
+    nx, ny = (a.ravel() for a in np.meshgrid(nsp.x0, nsp.y0))
 
-    def rate(n_threads):
-        best, its = np.inf, 0
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            g = grid(model, res, eta=eta, steps=steps, threads=n_threads, tile=128)
-            best = min(best, time.perf_counter() - t0)
-            its = g.iterations()
-        return its / best, its
-
-    r1, its = rate(1)
-    rn, _ = rate(threads)
-    sp = make_spec(model, numpy_res, eta=eta, steps=steps)
-    xs, ys = np.meshgrid(sp.x0, sp.y0)
-    best = np.inf
-    for _ in range(max(1, repeat // 2)):
+    def eosfast_time(n_threads):
         t0 = time.perf_counter()
-        _, st = numpy_grid(xs.ravel(), ys.ravel(), eta, model, steps)
-        best = min(best, time.perf_counter() - t0)
-    nits = int(st.sum(dtype=np.int64))
-    return BenchResult(model, res * res, numpy_res * numpy_res, threads, r1, rn,
-                       nits / best, its, nits)
+        g = grid(model, res, eta=eta, steps=steps, threads=n_threads, tile=128,
+                 symmetry=False)
+        return time.perf_counter() - t0, g.iterations()
+
+    def lanes_time():
+        with numba_threads(threads):
+            t0 = time.perf_counter()
+            lanes_kernel(xs, ys, es, LANE_STEPS, fx, fy)
+            return time.perf_counter() - t0
+
+    best = {"n": np.inf, "1": np.inf, "lanes": np.inf, "numpy": np.inf}
+    its = nits = 0
+    for k in range(repeat):
+        dt, its = eosfast_time(threads)
+        best["n"] = min(best["n"], dt)
+        best["lanes"] = min(best["lanes"], lanes_time())
+        dt, _ = eosfast_time(1)
+        best["1"] = min(best["1"], dt)
+        if k < max(1, repeat // 2):
+            t0 = time.perf_counter()
+            _, st = numpy_grid(nx, ny, eta, model, steps)
+            best["numpy"] = min(best["numpy"], time.perf_counter() - t0)
+            nits = int(st.sum(dtype=np.int64))
+    return BenchResult(model, res * res, numpy_res * numpy_res, threads, its / best["1"],
+                       its / best["n"], lane_steps / best["lanes"], nits / best["numpy"],
+                       its, nits)

@@ -66,6 +66,20 @@ class ModelKernels:
         return self._bind(bifurcation_template, parallel=True)
 
     @cached_property
+    def reference_lanes(self):
+        """The check-free lane loop of the benchmarks (:mod:`.reference`), all threads."""
+        from .reference import lanes_template
+
+        return self._bind(lanes_template, parallel=True)
+
+    @cached_property
+    def reference_straight(self):
+        """The straightforward prange loop of the benchmarks (:mod:`.reference`)."""
+        from .reference import straight_template
+
+        return self._bind(straight_template, parallel=True)
+
+    @cached_property
     def cuda(self):
         """The CUDA grid kernel (:class:`.cuda.CudaKernels`; needs numba-cuda)."""
         from .cuda import CudaKernels

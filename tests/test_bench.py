@@ -30,8 +30,39 @@ def test_bench_command_reports_rates(capsys):
         main(["bench", "--res", "48", "--repeat", "1", "--json", "--steps", "300"])
     assert exc.value.code == 0
     d = json.loads(capsys.readouterr().out)
-    for key in ("eosfast_1", "eosfast_n", "numpy", "speedup_numpy", "thread_scaling"):
+    for key in ("eosfast_1", "eosfast_n", "lanes", "numpy", "speedup_numpy", "thread_scaling",
+                "kernel_vs_lanes"):
         assert d[key] > 0
     assert d["points"] == d["numpy_points"] == 48 * 48
     # both sides count the steps actually run: same points, same iterations
     assert d["iterations"] == d["numpy_iterations"]
+
+
+@pytest.mark.parametrize("model", ["zhu4", "deg3"])
+def test_reference_loops_iterate_the_same_map(model):
+    """The benchmark's reference loops run eosfast's map: the check-free lane loop ends
+    where a trajectory ends after as many steps, and the straightforward loop stops
+    where the grid kernel stops."""
+    from eosfast.tiles import compute_points
+    from eosfast.trajectory import trajectory
+
+    kernels = eosfast.get_model(model).kernels
+    rng = np.random.default_rng(2)
+    x0 = rng.uniform(0.3, 1.6, 64)
+    y0 = rng.uniform(0.3, 1.6, 64)
+    eta = np.full(64, 0.05)
+    xs, ys = np.empty(64), np.empty(64)
+    kernels.reference_lanes(x0, y0, eta, 25, xs, ys)
+    for i in (0, 17, 63):
+        t = trajectory(model, x0[i], y0[i], 0.05, 25)
+        assert (xs[i], ys[i]) == (t.x[-1], t.y[-1])
+    x0 = rng.uniform(-0.5, 4.0, 500)
+    y0 = rng.uniform(-0.5, 4.0, 500)
+    eta = np.full(500, 0.2)
+    status, steps = np.empty(500, np.int8), np.empty(500, np.int32)
+    kernels.reference_straight(x0, y0, eta, 3000, 1e-12, 1e3, status, steps)
+    ref = compute_points(model, x0, y0, eta, 3000, 1e-12, 1e3)
+    assert np.array_equal(steps, ref["steps"])
+    stopped = np.isin(ref["status"], (-1, 1))
+    assert np.array_equal(status[stopped], ref["status"][stopped])
+    assert stopped.sum() > 100 and (status[~stopped] == 0).all()
