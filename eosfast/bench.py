@@ -143,8 +143,13 @@ def bench(model: str = defaults.MODEL, res: int = defaults.RES, eta: float = def
     """
     threads = validate.threads("threads", threads)
     repeat = validate.integer("repeat", repeat, hi=1000)
-    numpy_res = validate.integer("numpy_res", numpy_res or res)
-    make_spec(model, res, eta=eta, steps=steps)  # validate before timing anything
+    numpy_res = validate.integer("numpy_res", res if numpy_res is None else numpy_res)
+    mem = validate.memory_available()
+    budget = None if mem is None else (int(validate.MEMORY_SHARE * mem), "of memory available")
+    # validate before timing anything; NumPy holds about 14 arrays of float64 per point
+    make_spec(model, res, eta=eta, steps=steps, budget=budget)
+    validate.fits_in_memory(14 * 8 * numpy_res**2, f"the NumPy run on {numpy_res}^2 points",
+                            "use a smaller --numpy-res")
     load_kernels(model)  # compile / load the cache outside the timing
 
     def rate(n_threads):

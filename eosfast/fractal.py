@@ -87,16 +87,19 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from . import validate
 from .defaults import FRACTAL_CLASSES as CLASSES
 from .defaults import FRACTAL_SPLITS as SPLITS
 from .errors import EosfastError
 from .result import Result
 from .status import Status
+from .validate import show
 
 #: ``S_bb`` of a smooth boundary in 2-D, for balls (Puy et al. 2021).
 SMOOTH_SBB_2D = 0.4395093
@@ -291,7 +294,7 @@ def boundary_mask(raster: np.ndarray, split: str = "diverged") -> np.ndarray:
     if raster.dtype == np.bool_:
         return raster
     if split not in SPLITS:
-        raise EosfastError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+        raise EosfastError(f"split must be one of {', '.join(SPLITS)}, not {show(split)}")
     return raster == (Status.DIVERGED if split == "diverged" else Status.CONVERGED)
 
 
@@ -323,7 +326,7 @@ def class_labels(raster: np.ndarray, classes: str = "split",
     elif classes == "status":
         lab = raster.astype(np.int64)
     else:
-        raise EosfastError(f"classes must be one of {', '.join(CLASSES)}, not {classes!r}")
+        raise EosfastError(f"classes must be one of {', '.join(CLASSES)}, not {show(classes)}")
     lo, hi = int(lab.min()), int(lab.max())
     if hi - lo < 1 << 16:  # a lookup table: O(n), where np.unique would sort
         flat = (lab.reshape(-1) - lo).astype(np.intp, copy=False)
@@ -494,6 +497,12 @@ def box_dimension(mask: np.ndarray, fit: tuple[int, int] | None = None) -> BoxDi
     sel = (sizes >= lo) & (sizes <= hi) & (counts > 0)
     d, err, se = fit_with_error(-np.log(sizes[sel].astype(float)), np.log(counts[sel]))
     return BoxDimension(d, err, se, (int(lo), int(hi)), sizes, counts)
+
+
+def _int_pair(name: str, value: Any) -> tuple[int, int]:
+    """Two integers (a fit range in pixels)."""
+    lo, hi = validate.pair(name, value, ordered=False)
+    return validate.integer(name, lo, lo=None), validate.integer(name, hi, lo=None)
 
 
 def _check_fit(lo: int, hi: int) -> None:
@@ -759,9 +768,26 @@ def analyze(data: Any, *, eta: float | None = None, split: str = "diverged",
     FractalResult
     """
     if split not in SPLITS:
-        raise EosfastError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+        raise EosfastError(f"split must be one of {', '.join(SPLITS)}, not {show(split)}")
     if classes not in CLASSES:
-        raise EosfastError(f"classes must be one of {', '.join(CLASSES)}, not {classes!r}")
+        raise EosfastError(f"classes must be one of {', '.join(CLASSES)}, not {show(classes)}")
+    fit = None if fit is None else _int_pair("fit", fit)
+    uncertainty_fit = None if uncertainty_fit is None else _int_pair("uncertainty_fit",
+                                                                     uncertainty_fit)
+    entropy_box = validate.integer("entropy_box", entropy_box)
+    radius = None if radius is None else validate.integer("radius", radius)
+    balls = validate.integer("balls", balls)
+    seed = validate.integer("seed", seed, lo=0)
+    eta = None if eta is None else validate.real("eta", eta, positive=True)
+    if pixel is not None:
+        dx, dy = validate.pair("pixel", pixel, ordered=False)
+        if not (dx > 0 and dy > 0):
+            raise validate.InvalidArgument("{pixel} must be two positive spacings, got "
+                                           f"{show(pixel)}", "pixel")
+        pixel = (dx, dy)
+    if data is None or isinstance(data, str | bytes | os.PathLike):
+        raise validate.InvalidArgument("{data} must be a raster (array) or a GridResult, got "
+                                       f"{show(data)} (read a file with load_slice)", "data")
     meta: dict[str, Any] = {}
     if hasattr(data, "status") and hasattr(data, "x0"):
         status = np.asarray(data.status)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 
 from .result import percent
 from .status import Status, outcome_counts
 from .store.gridfile import done_tiles, is_complete, open_grid, read_array
-from .store.h5 import read_params
+from .store.h5 import read_params, regular_file
 from .store.layouts import GRID_FIELDS
 
 
 def info(path: str | os.PathLike) -> str:
     """A human-readable summary of a grid file: parameters, outcomes, sharpness per eta."""
-    path = Path(path)
+    path = regular_file(path)
     lines = []
     with open_grid(path) as f:
         params = read_params(f)

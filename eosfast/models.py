@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from .errors import InvalidArgument
+from .validate import show
 
 
 @dataclass(frozen=True)
@@ -87,5 +88,5 @@ def get_model(name: str | Model) -> Model:
         return MODELS[name]
     except (KeyError, TypeError):
         known = ", ".join(MODELS)
-        raise InvalidArgument(f"{{model}} must be one of {known}, got {name!r}", "model") \
+        raise InvalidArgument(f"{{model}} must be one of {known}, got {show(name)}", "model") \
             from None

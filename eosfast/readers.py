@@ -13,11 +13,13 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from . import validate
 from .errors import EosfastError
 from .result import GridResult
 from .store.gridfile import eta_index, open_grid, read_array
 from .store.h5 import read_params
 from .store.layouts import GRID_DTYPES, GRID_FIELDS
+from .validate import show
 
 #: Columns of :func:`read_frame`, in order.
 COLUMNS = ("eta", "x0", "y0", *GRID_FIELDS)
@@ -31,7 +33,11 @@ def _fields(fields: Iterable[str] | None, known: Sequence[str], what: str) -> li
         return list(known)
     if isinstance(fields, str):
         fields = [fields]
+    if not isinstance(fields, Iterable) or isinstance(fields, bytes):
+        raise EosfastError(f"{what}s must be a name or names, got {show(fields)}")
     fields = list(fields)
+    if not all(isinstance(n, str) for n in fields):
+        raise EosfastError(f"{what}s must be names, got {show(fields)}")
     unknown = [n for n in fields if n not in known]
     if unknown:
         raise EosfastError(f"unknown {what} {', '.join(map(repr, unknown))} (known: "
@@ -60,6 +66,8 @@ def read_grid(path: str | os.PathLike, eta: float | None = None,
         yet have ``status == -128`` (``Status.PENDING``).
     """
     names = _fields(fields, list(GRID_FIELDS), "field")
+    if eta is not None:
+        eta = validate.real("eta", eta)
     with open_grid(path) as f:
         etas = f["eta"][:]
         sel = slice(None)
@@ -129,6 +137,9 @@ def read_frame(path: str | os.PathLike, eta: float | None = None,
         When the frame will take more than 2 GiB, with its size.
     """
     cols = _fields(columns, list(COLUMNS), "column")
+    index = validate.flag("index", index)
+    if eta is not None:
+        eta = validate.real("eta", eta)
     if index:
         cols = [c for c in cols if c not in ("eta", "y0", "x0")]
     with open_grid(path) as f:

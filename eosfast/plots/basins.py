@@ -10,6 +10,7 @@ from matplotlib.patches import Patch
 from ..defaults import BASIN_FIELDS
 from ..errors import EosfastError
 from ..status import Status
+from ..validate import show
 from .base import THRESHOLD_STYLE, status_style
 
 
@@ -71,7 +72,7 @@ def basin(ax: Axes, result, field: str = "status", eta: float | None = None,
         The images drawn (``get_array()`` holds the plotted values).
     """
     if field not in BASIN_FIELDS:
-        raise EosfastError(f"unknown field {field!r} (choose from {', '.join(BASIN_FIELDS)})")
+        raise EosfastError(f"unknown field {show(field)} (choose from {', '.join(BASIN_FIELDS)})")
     i, e = _slice(result, eta)
     status = np.asarray(result.status[i])
     ext = _extent(result)

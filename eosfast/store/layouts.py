@@ -224,14 +224,19 @@ ZOOM_LEVEL = Layout(
     kind="eosfast.zoom.level",
     coords={"eta": _ETA, "y0": GRID.coords["y0"], "x0": GRID.coords["x0"]},
     data={"status": GRID_FIELDS["status"], "steps": GRID_FIELDS["steps"]},
-    attrs=("index", "x_range", "y_range", "center", "zoom", "ulps_per_pixel"),
+    attrs=("index", "x_range", "y_range", "center", "zoom", "pixel", "ulps_per_pixel"),
 )
+
+#: Zoom level groups are ``level_00``, ``level_01``, ...; a level being written
+#: is ``pending_level_NN`` until it is whole.
+ZOOM_LEVEL_PREFIX = "level_"
+ZOOM_PENDING_PREFIX = "pending_"
 
 ZOOM = Layout(
     kind="eosfast.zoom",
     coords={}, data={},
     attrs=("model", "eta", "levels", "res", "params", "complete"),
-    groups=("level_", ZOOM_LEVEL),
+    groups=(ZOOM_LEVEL_PREFIX, ZOOM_LEVEL),
 )
 
 #: kind -> layout, for the opener.
