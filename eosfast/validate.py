@@ -197,7 +197,8 @@ def callback(name: str, value: Any) -> Callable | None:
 
 def path(name: str, value: Any) -> Path:
     """A non-empty file path (str or os.PathLike)."""
-    if not isinstance(value, str | os.PathLike) or not str(os.fspath(value)).strip():
+    if not isinstance(value, str | os.PathLike) or not isinstance(os.fspath(value), str) \
+            or not os.fspath(value).strip() or "\0" in os.fspath(value):
         raise InvalidArgument(f"{{{name}}} must be a file path, got {_show(value)}", name)
     return Path(os.fspath(value))
 

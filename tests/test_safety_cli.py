@@ -578,6 +578,8 @@ def test_files_with_the_right_names_but_wrong_content(tmp_path, gridfile, here):
         damaged("shape.h5", lambda f: (f.__delitem__("x0"), f.__setitem__("x0", np.zeros(7)))),
         damaged("tiles.h5", lambda f: (f["resume"].__delitem__("tile_done"),
                                        f["resume"].create_dataset("tile_done", data=[1, 1]))),
+        damaged("attr.h5", lambda f: f.attrs.__setitem__("model", np.arange(3))),
+        damaged("axis.h5", lambda f: f["eta"].__setitem__(0, np.nan)),
     ]
     foreign = tmp_path / "foreign.h5"
     with h5py.File(foreign, "w") as f:

@@ -62,7 +62,7 @@ def _kind(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise EosfastError(f"cannot inspect {path}: {exc.strerror or exc}") from None
+        raise EosfastError(f"cannot inspect {str(path)[:80]}: {exc.strerror or exc}") from None
     if stat.S_ISREG(mode):
         return "file"
     for test, name in ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "FIFO"),
@@ -82,9 +82,13 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def check_folder(folder: Path) -> None:
     """The folder exists and is writable (refused for everyone when it has no write bit)."""
-    if not folder.is_dir():
-        raise EosfastError(f"output folder {folder} does not exist")
-    mode = folder.stat().st_mode
+    try:
+        if not folder.is_dir():
+            raise EosfastError(f"output folder {folder} does not exist")
+        mode = folder.stat().st_mode
+    except (OSError, ValueError) as exc:
+        raise EosfastError(f"cannot use the output folder {str(folder)[:80]}: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
     # os.access says yes to root for any folder; a folder with no write bit at
     # all is read-only by intent, so refuse it for everyone.
     if not os.access(folder, os.W_OK | os.X_OK) or not mode & 0o222:
@@ -108,7 +112,7 @@ def check_output(path: str | os.PathLike, *, force: bool = False, reads=()) -> P
     Path
     """
     text = os.fspath(path) if isinstance(path, str | os.PathLike) else None
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not text.strip() or "\0" in text:
         raise EosfastError(f"the output path must name a file, got {show(path)}")
     if text.endswith(("/", os.sep)) or Path(text).name in ("", ".", ".."):
         raise EosfastError(f"the output path {text!r} names a folder, not a file")
@@ -116,6 +120,9 @@ def check_output(path: str | os.PathLike, *, force: bool = False, reads=()) -> P
     if path.name.endswith(PART):
         raise EosfastError(f"output names ending in {PART} are reserved for partial runs: "
                            f"{path}")
+    if path.name.startswith(".") and path.name.endswith(".lock"):
+        raise EosfastError(f"output names like .NAME.lock are reserved for the locks of "
+                           f"running commands: {path}")
     folder = path.parent
     kind = _kind(path)
     if kind is not None and kind != "file":

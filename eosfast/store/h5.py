@@ -309,7 +309,8 @@ def regular_file(path: str | os.PathLike) -> Path:
 
     Checked before opening: a FIFO would block the opener forever.
     """
-    if not isinstance(path, str | os.PathLike) or not os.fspath(path):
+    if not isinstance(path, str | os.PathLike) or not isinstance(os.fspath(path), str) \
+            or not os.fspath(path) or "\0" in os.fspath(path):
         raise EosfastError(f"need the path of a result file, got {show(path)}")
     path = Path(path)
     try:
@@ -317,7 +318,7 @@ def regular_file(path: str | os.PathLike) -> Path:
     except FileNotFoundError:
         raise EosfastError(f"{path}: no such file") from None
     except OSError as exc:
-        raise EosfastError(f"{path}: {exc.strerror or exc}") from None
+        raise EosfastError(f"{str(path)[:80]}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(mode):
         raise EosfastError(f"{path} is not a regular file")
     return path

@@ -87,8 +87,9 @@ class Report:
         out = [f"{self.path}: {p}" for p in self.problems]
         if self._more:
             out.append(f"{self.path}: ... and {self._more} more problems")
-        out.append(f"{self.path}: NOT complete and intact ({what}; "
-                   f"{len(self.problems) + self._more} problems)")
+        n = len(self.problems) + self._more
+        out.append(f"{self.path}: NOT complete and intact ({what}; {n} "
+                   f"problem{'s' if n != 1 else ''})")
         return out
 
 
@@ -106,8 +107,12 @@ def verify(path: str | os.PathLike) -> Report:
     try:
         f = open_file(path)
     except EosfastError as exc:
-        report.add(str(exc).replace(f"{path} ", "", 1) if str(exc).startswith(f"{path} ")
-                   else str(exc))
+        text = str(exc)
+        for head in (f"{path} is ", f"{path}: ", f"{path} "):
+            if text.startswith(head):
+                text = text[len(head):]
+                break
+        report.add(text)
         return report
     with f:
         report.kind = kind = str(f.attrs["kind"])
