@@ -143,6 +143,7 @@ def bench(model: str = defaults.MODEL, res: int = defaults.RES, eta: float = def
     """
     threads = validate.threads("threads", threads)
     repeat = validate.integer("repeat", repeat, hi=1000)
+    res = validate.integer("res", res, hi=1 << 20)
     numpy_res = validate.integer("numpy_res", res if numpy_res is None else numpy_res)
     mem = validate.memory_available()
     budget = None if mem is None else (int(validate.MEMORY_SHARE * mem), "of memory available")

@@ -240,6 +240,9 @@ def test_bad_arguments_raise_one_readable_line(case, files, monkeypatch):
     assert "np." not in message and "float64(" not in message and "array(" not in message
     if isinstance(exc.value, InvalidArgument):
         assert isinstance(exc.value, TypeError) and exc.value.name in message
+        words = case.split()
+        if len(words) > 1 and "=" in words[1]:  # "grid tol=None": tol is the one at fault
+            assert exc.value.name == words[1].split("=")[0], message
     assert sorted(os.listdir(files)) == before
 
 
