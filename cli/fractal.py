@@ -44,7 +44,7 @@ def fractal(path, eta, as_json, plot_path, split, classes, fit, entropy_box, rad
     result = analyze(load_slice(path, eta), split=split, classes=classes,
                      fit=tuple(fit) if fit else None, entropy_box=entropy_box, radius=radius)
     if plot_path:
-        _plot(result, plot_path)
+        _plot(result, plot_path, path)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -53,10 +53,10 @@ def fractal(path, eta, as_json, plot_path, split, classes, fit, entropy_box, rad
     sys.stdout.flush()
 
 
-def _plot(result, path) -> None:
+def _plot(result, path, source) -> None:
     from eosfast.plots import new_figure, save
     from eosfast.plots.fractal import plot_box_counts
 
     fig = new_figure(5.0, 4.0)
     plot_box_counts(result, fig.subplots())
-    save(fig, path)
+    save(fig, path, reads=[source])

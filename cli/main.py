@@ -8,6 +8,7 @@ line on stderr and exit status 2.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 
@@ -66,11 +67,16 @@ def cli() -> None:
     """
 
 
-def fail(message: str, code: int = 2) -> None:
-    """Print ``eosfast: error: message`` on one line and exit."""
+def say(message: str, code: int = 2, prefix: str = "error: ") -> int:
+    """Print ``eosfast: error: message`` on one line; return the exit status ``code``."""
     message = " ".join(str(message).split())
-    click.echo(f"eosfast: error: {message}", err=True)
-    sys.exit(code)
+    click.echo(f"eosfast: {prefix}{message}", err=True)
+    return code
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print ``eosfast: error: message`` on one line and exit with ``code``."""
+    sys.exit(say(message, code))
 
 
 def flag_spelling(command: click.Command | None) -> dict[str, str]:
@@ -83,32 +89,151 @@ def flag_spelling(command: click.Command | None) -> dict[str, str]:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the group, turning user errors into one line and exit 2."""
-    from eosfast.errors import EosfastError, Interrupted, InvalidArgument
+def resume_command(argv: list[str]) -> str:
+    """The command line that continues this run: the same arguments and ``--resume``."""
+    import shlex
 
-    argv = sys.argv[1:] if argv is None else list(argv)
+    args = list(argv) + ([] if "--resume" in argv else ["--resume"])
+    return shlex.join(["eosfast", *args])
+
+
+def _raise_interrupt(signum, frame):
+    """While a command works: every handled signal is a Ctrl-C (KeyboardInterrupt)."""
+    import signal
+
+    from eosfast.errors import Signalled
+
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Signalled(signum)
+
+
+def _catch_signals() -> dict | None:
+    """Install :func:`_raise_interrupt` for Ctrl-C, SIGTERM and SIGHUP; the previous handlers.
+
+    None outside the main thread (where Python allows no handlers).
+    """
+    import signal
+    import threading
+
+    from . import GUARDED, IGNORED, SIGNALS
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = {s: signal.getsignal(s) for s in SIGNALS}
+    for s, h in previous.items():
+        ignored = s in IGNORED if GUARDED else h in (signal.SIG_IGN, None)
+        if not ignored:
+            signal.signal(s, _raise_interrupt)
+    return previous
+
+
+def _after(previous: dict | None, code: int) -> None:
+    """Once the command is done: restore the handlers, or (in the command's own process)
+    make any late signal end it at once with the status it already has: the work is
+    saved, and a KeyboardInterrupt raised while Python shuts down would only print
+    "Exception ignored" traces."""
+    import os
+    import signal
+
+    from . import GUARDED
+
+    if previous is None:
+        return
+    if GUARDED:
+        def leave(signum, frame):  # pragma: no cover - runs in the command's process
+            os._exit(code)
+
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+        for s, h in previous.items():
+            if h != signal.SIG_IGN:
+                signal.signal(s, leave)
+    else:
+        for s, h in previous.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+
+
+def usage(ctx: click.Context | None) -> str:
+    """What ``eosfast`` alone prints: the usage line and the commands (not the whole help)."""
+    ctx = ctx or click.Context(cli, info_name="eosfast")
+    formatter = ctx.make_formatter()
+    cli.format_usage(ctx, formatter)
+    cli.format_commands(ctx, formatter)
+    return (formatter.getvalue().rstrip() + "\n\nRun 'eosfast COMMAND --help' for the options "
+            "of a command, 'eosfast --help' for more.")
+
+
+def run(argv: list[str]) -> int:
+    """Run the group on ``argv``; every user error becomes one line. The exit status."""
+    from eosfast.errors import (
+        RESUME_HINT,
+        EosfastError,
+        Interrupted,
+        InvalidArgument,
+        signal_name,
+        signal_number,
+    )
+
+    def one_line(message: str, code: int = 2, prefix: str = "error: ") -> int:
+        return say(message.replace(RESUME_HINT, f"run `{resume_command(argv)}`"), code, prefix)
+
     try:
-        rv = cli.main(args=argv, prog_name="eosfast", standalone_mode=False)
+        # not cli.main(): it turns a KeyboardInterrupt (and so SIGTERM) into a bare Abort
+        with cli.make_context("eosfast", list(argv)) as ctx:
+            rv = cli.invoke(ctx)
+    except click.exceptions.Exit as exc:  # --help, --version
+        return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(usage(exc.ctx), err=True)
+        return 2
     except click.exceptions.Abort:
-        click.echo("eosfast: interrupted", err=True)
-        sys.exit(130)
+        click.echo("eosfast: stopped by Ctrl-C", err=True)
+        return 130
     except click.ClickException as exc:
-        fail(exc.format_message(), exc.exit_code)
+        return say(exc.format_message(), exc.exit_code)
     except InvalidArgument as exc:
         name = next((a for a in argv if a in COMMANDS), None)
         command = cli.get_command(None, name) if name else None
-        fail(exc.render(flag_spelling(command)))
+        return one_line(exc.render(flag_spelling(command)))
     except EosfastError as exc:
-        fail(str(exc))
+        return one_line(str(exc))
     except Interrupted as exc:
-        fail(str(exc), 130)
-    except KeyboardInterrupt:
-        click.echo("eosfast: interrupted", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(1)
-    sys.exit(rv if isinstance(rv, int) else 0)
+        return one_line(str(exc), exc.exit_status, prefix="")
+    except KeyboardInterrupt as exc:
+        sig = signal_number(exc)
+        click.echo(f"eosfast: stopped by {signal_name(sig)}", err=True)
+        return 128 + sig
+    except BrokenPipeError:  # e.g. `eosfast info g.h5 | head -1`: nothing more to say
+        import os
+
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return rv if isinstance(rv, int) else 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the group, turning user errors into one line and exit 2.
+
+    A signal (Ctrl-C, SIGTERM, SIGHUP) stops a command with one line and exit
+    status ``128 + signal`` (130 for Ctrl-C), its finished work kept as
+    resumable where the command can resume.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    code = 1
+    previous = _catch_signals()
+    try:
+        code = run(argv)
+    except KeyboardInterrupt as exc:  # between two statements of run() itself
+        from eosfast.errors import signal_name, signal_number
+
+        sig = signal_number(exc)
+        click.echo(f"eosfast: stopped by {signal_name(sig)}", err=True)
+        code = 128 + sig
+    finally:
+        _after(previous, code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -41,10 +41,13 @@ from .common import model_options, progress_reporter, quiet_option
               help="Animated zoom, .gif (Pillow) or .mp4 (ffmpeg) [default: OUT with .gif].")
 @click.option("--no-images", is_flag=True, help="Write only the HDF5 file.")
 @click.option("--force", is_flag=True, help="Replace existing output files.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted zoom of the same parameters (its finished levels "
+                   "are verified and kept).")
 @click.option("--threads", type=int, default=None, help="Threads (default: all cores).")
 @quiet_option
 def zoom(model, model_params, center, width, magnification, levels, res, eta, steps, tol, escape,
-         track, out, filmstrip, animation, no_images, force, threads, quiet):
+         track, out, filmstrip, animation, no_images, force, resume, threads, quiet):
     """Nested grids toward a point, each measured for fractality.
 
     Level k is a RES x RES grid on the square of side WIDTH / MAGNIFICATION^k
@@ -55,14 +58,15 @@ def zoom(model, model_params, center, width, magnification, levels, res, eta, st
     from eosfast.zoom import zoom as run_zoom
 
     if not no_images:
-        filmstrip = filmstrip or str(Path(out).with_suffix(".png"))
-        animation = animation or str(Path(out).with_suffix(".gif"))
+        filmstrip = _beside(out, ".png") if filmstrip is None else filmstrip
+        animation = _beside(out, ".gif") if animation is None else animation
     with warnings.catch_warnings(record=True) as caught, \
             progress_reporter("zoom", quiet) as progress:
         warnings.simplefilter("always", UserWarning)
         result = run_zoom(model, center, width=width, magnification=magnification,
                           levels=levels, res=res, eta=eta, steps=steps, tol=tol, escape=escape,
-                          out=out, force=force, filmstrip=None if no_images else filmstrip,
+                          out=out, force=force, resume=resume,
+                          filmstrip=None if no_images else filmstrip,
                           animation=None if no_images else animation, track=track,
                           threads=threads, progress=progress,
                           model_params=model_params or None)
@@ -74,3 +78,11 @@ def zoom(model, model_params, center, width, magnification, levels, res, eta, st
         click.echo("images: " + ", ".join(str(p) for p in result.images))
     click.echo(result.summary())
     sys.stdout.flush()
+
+
+def _beside(out: str, suffix: str) -> str | None:
+    """OUT with another suffix (None when OUT names no file: the API refuses OUT itself)."""
+    try:
+        return str(Path(out).with_suffix(suffix))
+    except ValueError:
+        return None

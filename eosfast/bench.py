@@ -181,8 +181,14 @@ def bench(model: str = defaults.MODEL, res: int = defaults.RES, eta: float = def
 
     threads = validate.threads("threads", threads)
     repeat = validate.integer("repeat", repeat, hi=1000)
-    spec = make_spec(model, res, eta=eta, steps=steps)  # validate before timing anything
+    res = validate.integer("res", res, hi=1 << 20)
     numpy_res = validate.integer("numpy_res", res if numpy_res is None else numpy_res)
+    mem = validate.memory_available()
+    budget = None if mem is None else (int(validate.MEMORY_SHARE * mem), "of memory available")
+    # validate before timing anything; NumPy holds about 14 arrays of float64 per point
+    spec = make_spec(model, res, eta=eta, steps=steps, budget=budget)
+    validate.fits_in_memory(14 * 8 * numpy_res**2, f"the NumPy run on {numpy_res}^2 points",
+                            "use a smaller --numpy-res")
     m = get_model(model)
     if m.kind != "network":
         numpy_grid(np.zeros(1), np.zeros(1), eta, model, 1)  # refuses, before any timing

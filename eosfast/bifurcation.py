@@ -188,9 +188,15 @@ def bifurcation(model: str | Model = defaults.MODEL, x0: float = defaults.BIFURC
         raise InvalidArgument(f"{{observable}} P is the product of a network's weights; "
                               f"{m.name} is a loss L(x, y) without one: choose x, y, loss, "
                               "sharpness or b", "observable")
+    record = validate.integer("record", record, lo=1, hi=10**8)
+    if eta is None and eta_res is not None:  # refuse before building a huge eta axis
+        _check_size(validate.integer("eta_res", eta_res, hi=1 << 20), record)
     if eta is not None:
-        etas = validate.step_sizes(np.atleast_1d(np.asarray(eta)).tolist()
-                                   if not isinstance(eta, str) else eta)
+        if eta_range is not None:  # checked even when eta overrides it
+            validate.pair("eta_range", eta_range)
+        if eta_res is not None:
+            validate.integer("eta_res", eta_res, hi=1 << 20)
+        etas = validate.step_sizes(eta.tolist() if isinstance(eta, np.ndarray) else eta)
     else:
         if eta_range is None:
             raise EosfastError("give eta or eta_range with eta_res")
@@ -198,7 +204,6 @@ def bifurcation(model: str | Model = defaults.MODEL, x0: float = defaults.BIFURC
     x0 = validate.real("x0", x0)
     y0 = validate.real("y0", y0)
     burn = validate.integer("burn", burn, lo=0, hi=10**10)
-    record = validate.integer("record", record, lo=1, hi=10**8)
     tol = validate.real("tol", tol, positive=True)
     escape = validate.real("escape", escape, positive=True)
     period_tol = validate.real("period_tol", period_tol, positive=True)
@@ -206,9 +211,7 @@ def bifurcation(model: str | Model = defaults.MODEL, x0: float = defaults.BIFURC
     threads = None if threads is None else validate.threads("threads", threads)
     progress = validate.callback("progress", progress)
     force = validate.flag("force", force)
-    if etas.size * record > MAX_ELEMENTS:
-        raise EosfastError(f"{etas.size} step sizes x {record} samples is too large an orbit "
-                           f"array (limit {MAX_ELEMENTS} values)")
+    _check_size(etas.size, record)
     if out is not None:
         check_output(validate.path("out", out), force=force)
     from .kernels.build import numba_threads
@@ -235,6 +238,15 @@ def bifurcation(model: str | Model = defaults.MODEL, x0: float = defaults.BIFURC
     if out is not None:
         write_bifurcation(res, out, force=force)
     return res
+
+
+def _check_size(n_eta: int, record: int) -> None:
+    """Refuse an orbit array too large for the limit or for the memory available."""
+    if n_eta * record > MAX_ELEMENTS:
+        raise EosfastError(f"{n_eta} step sizes x {record} samples is too large an orbit "
+                           f"array (limit {MAX_ELEMENTS} values)")
+    validate.fits_in_memory(2 * 8 * n_eta * record, f"an orbit diagram of {n_eta} step "
+                            f"sizes x {record} samples", "use fewer step sizes or samples")
 
 
 def write_bifurcation(res: Bifurcation, path: str | os.PathLike, force: bool = False) -> Path:

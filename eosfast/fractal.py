@@ -87,16 +87,19 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from . import validate
 from .defaults import FRACTAL_CLASSES as CLASSES
 from .defaults import FRACTAL_SPLITS as SPLITS
 from .errors import EosfastError, InvalidArgument
 from .result import Result
 from .status import Status
+from .validate import show
 
 #: ``S_bb`` of a smooth boundary in 2-D, for balls (Puy et al. 2021).
 SMOOTH_SBB_2D = 0.4395093
@@ -380,7 +383,7 @@ def boundary_mask(raster: np.ndarray, split: str = "diverged") -> np.ndarray:
     if raster.dtype == np.bool_:
         return raster
     if split not in SPLITS:
-        raise EosfastError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+        raise EosfastError(f"split must be one of {', '.join(SPLITS)}, not {show(split)}")
     return raster == (Status.DIVERGED if split == "diverged" else Status.CONVERGED)
 
 
@@ -415,7 +418,7 @@ def class_labels(raster: np.ndarray, classes: str = "split",
     elif classes == "status":
         lab = raster.astype(np.int64)
     else:
-        raise EosfastError(f"classes must be one of {', '.join(CLASSES)}, not {classes!r}")
+        raise EosfastError(f"classes must be one of {', '.join(CLASSES)}, not {show(classes)}")
     lo, hi = int(lab.min()), int(lab.max())
     if hi - lo < 1 << 16:  # a lookup table: O(n), where np.unique would sort
         flat = (lab.reshape(-1) - lo).astype(np.intp, copy=False)
@@ -588,6 +591,12 @@ def box_dimension(mask: np.ndarray, fit: tuple[int, int] | None = None) -> BoxDi
     return BoxDimension(d, err, se, (int(lo), int(hi)), sizes, counts)
 
 
+def _int_pair(name: str, value: Any) -> tuple[int, int]:
+    """Two integers (a fit range in pixels)."""
+    lo, hi = validate.pair(name, value, ordered=False)
+    return validate.integer(name, lo, lo=None), validate.integer(name, hi, lo=None)
+
+
 def _check_fit(lo: int, hi: int, name: str = "fit") -> None:
     if not (1 <= lo < hi):
         raise InvalidArgument(f"{{{name}}} must satisfy 1 <= LO < HI pixels, got {lo} {hi}",
@@ -669,7 +678,7 @@ def uncertainty_exponent(mask: np.ndarray, fit: tuple[int, int] | None = None) -
         (k,)) and ``fraction`` (float64, (k,)).
     """
     lo, hi = fit if fit is not None else (1, default_max_scale(mask.shape))
-    _check_fit(lo, hi)
+    _check_fit(lo, hi, "uncertainty_fit")
     top = min(hi, (min(mask.shape) - 1) // 2)
     eps = 1 << np.arange(0, max(1, int(math.floor(math.log2(max(top, 1)))) + 1))
     eps = eps[eps >= lo].astype(np.int64)
@@ -896,20 +905,25 @@ def analyze(data: Any, *, eta: float | None = None, split: str = "diverged",
     -------
     FractalResult
     """
-    from . import validate
-
     split = validate.choice("split", split, SPLITS)
     classes = validate.choice("classes", classes, CLASSES)
+    fit = None if fit is None else _int_pair("fit", fit)
+    uncertainty_fit = None if uncertainty_fit is None else _int_pair("uncertainty_fit",
+                                                                     uncertainty_fit)
     entropy_box = validate.integer("entropy_box", entropy_box)
-    if radius is not None:
-        radius = validate.integer("radius", radius)
-    if fit is not None:
-        lo, hi = validate.pair("fit", fit)
-        fit = (validate.integer("fit", lo), validate.integer("fit", hi))
-    if uncertainty_fit is not None:
-        lo, hi = validate.pair("uncertainty_fit", uncertainty_fit)
-        uncertainty_fit = (validate.integer("uncertainty_fit", lo),
-                           validate.integer("uncertainty_fit", hi))
+    radius = None if radius is None else validate.integer("radius", radius)
+    balls = validate.integer("balls", balls)
+    seed = validate.integer("seed", seed, lo=0)
+    eta = None if eta is None else validate.real("eta", eta, positive=True)
+    if pixel is not None:
+        dx, dy = validate.pair("pixel", pixel, ordered=False)
+        if not (dx > 0 and dy > 0):
+            raise validate.InvalidArgument("{pixel} must be two positive spacings, got "
+                                           f"{show(pixel)}", "pixel")
+        pixel = (dx, dy)
+    if data is None or isinstance(data, str | bytes | os.PathLike):
+        raise validate.InvalidArgument("{data} must be a raster (array) or a GridResult, got "
+                                       f"{show(data)} (read a file with load_slice)", "data")
     meta: dict[str, Any] = {}
     if hasattr(data, "status") and hasattr(data, "x0"):
         status = np.asarray(data.status)

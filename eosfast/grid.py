@@ -13,6 +13,7 @@ file into place.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import defaults, validate
-from .errors import EosfastError, Interrupted
+from .errors import RESUME_HINT, EosfastError, Interrupted, signal_name, signal_number
 from .executors import Executor, make_executor
 from .models import Model, get_model
 from .progress import notifier
@@ -67,6 +68,9 @@ def make_spec(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
     ny = validate.integer("res_y", res if res_y is None else res_y, hi=MAX_RES)
     xr = validate.pair("x_range", x_range)
     yr = validate.pair("y_range", y_range)
+    if budget is not None and eta_res is not None:  # refuse before building a huge eta axis
+        n_eta = validate.integer("eta_res", eta_res, hi=1 << 20)
+        _check_budget(n_eta, ny, nx, budget)
     etas = validate.step_sizes(eta, eta_range, eta_res, default=defaults.ETA)
     steps = validate.integer("steps", steps, hi=np.iinfo(np.int32).max - 1)
     tol = validate.real("tol", tol, positive=True)
@@ -74,11 +78,8 @@ def make_spec(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
     max_period = validate.integer("max_period", max_period, hi=np.iinfo(np.int16).max)
     period_tol = validate.real("period_tol", period_tol, positive=True)
     ty, tx = validate.tile("tile", defaults.TILE if tile is None else tile)
-    need = etas.size * nx * ny * BYTES_PER_POINT
-    if budget is not None and need > budget[0]:
-        raise EosfastError(f"{etas.size} x {ny} x {nx} points need up to {need / 2**30:.3g} "
-                           f"GiB, more than the {budget[0] / 2**30:.3g} GiB {budget[1]}; use "
-                           "a smaller grid or fewer step sizes")
+    if budget is not None:
+        _check_budget(etas.size, ny, nx, budget)
     symmetry = validate.flag("symmetry", symmetry)
     x0, y0 = validate.axis("x_range", xr, nx), validate.axis("y_range", yr, ny)
     tile = (min(ty, ny), min(tx, nx))
@@ -91,11 +92,12 @@ def make_spec(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
                     period_tol=period_tol, tile=tile, mirror=mirror)
 
 
-def _memory_available() -> int | None:
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        return None
+def _check_budget(n_eta: int, ny: int, nx: int, budget: tuple[int, str]) -> None:
+    need = n_eta * nx * ny * BYTES_PER_POINT
+    if need > budget[0]:
+        raise EosfastError(f"{n_eta} x {ny} x {nx} points need up to {need / 2**30:.3g} "
+                           f"GiB, more than the {budget[0] / 2**30:.3g} GiB {budget[1]}; use "
+                           "a smaller grid or fewer step sizes")
 
 
 def grid(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
@@ -199,8 +201,9 @@ def grid(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
     resume = validate.flag("resume", resume)
     path = None if out is None else validate.path("out", out)
     if path is None:
-        mem = _memory_available()
-        budget = None if mem is None else (int(0.8 * mem), "of memory available")
+        mem = validate.memory_available()
+        budget = None if mem is None else (int(validate.MEMORY_SHARE * mem),
+                                           "of memory available")
     else:
         folder = path.parent if str(path.parent) else Path(".")
         check_folder(folder)
@@ -289,8 +292,7 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, executor
     from .store.h5 import read_params
 
     need = math.prod(spec.shape) * BYTES_PER_POINT
-    with Output(out, force=force, resume=resume, need=need,
-                resume_hint="rerun the same command with --resume") as o:
+    with Output(out, force=force, resume=resume, need=need) as o:
         if not o.resuming and resume and o.existing:
             with gridfile.open_grid(out) as g:
                 if not _same_result(read_params(g), spec):
@@ -318,25 +320,25 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, executor
 def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun:
     from .store import gridfile
 
-    # compile or load the kernel before the clock starts (an executor with
-    # kernels of its own, such as a GPU's, prepares them itself)
-    prepare = getattr(executor, "prepare", None)
-    if prepare is not None:
-        prepare(spec)
-    else:
-        load_kernels(spec.model_spec)
-    t0 = time.perf_counter()
-    iterations = 0
+    iterations = points = 0
     done = gridfile.done_tiles(f)
     todo = spec.sources(done)
     total = spec.ntiles
-    points = 0
-    if progress:
-        first = spec.tile_slices(todo[0])[0] if todo else spec.eta.size - 1
-        progress(int(done.sum()), total, info={"eta": float(spec.eta[first]), "points": 0,
-                                               "iterations": 0})
-    gen = executor.run(spec, todo, spec.tile)
+    gen = None
     try:
+        # compile or load the kernel before the clock starts (an executor with
+        # kernels of its own, such as a GPU's, prepares them itself)
+        prepare = getattr(executor, "prepare", None)
+        if prepare is not None:
+            prepare(spec)
+        else:
+            load_kernels(spec.model_spec)
+        t0 = time.perf_counter()
+        if progress:
+            first = spec.tile_slices(todo[0])[0] if todo else spec.eta.size - 1
+            progress(int(done.sum()), total, info={"eta": float(spec.eta[first]), "points": 0,
+                                                   "iterations": 0})
+        gen = executor.run(spec, todo, spec.tile)
         for index, its, tiles in gen:
             for t, chunks in zip(spec.covered(index), tiles, strict=True):
                 e, ys, xs = spec.tile_slices(t)
@@ -348,11 +350,16 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
                 progress(int(done.sum()), total, info={"eta": float(spec.eta[e]),
                                                        "points": points,
                                                        "iterations": iterations})
-    except KeyboardInterrupt:
-        raise Interrupted(f"interrupted: {int(done.sum())} of {total} tiles saved in {o.part}; "
-                          "rerun the same command with --resume to finish") from None
+    except KeyboardInterrupt as exc:
+        sig = signal_number(exc)
+        ndone = int(done.sum())
+        with contextlib.suppress(Exception):  # what the file says, not what we counted
+            ndone = int(gridfile.done_tiles(f).sum())
+        raise Interrupted(f"stopped by {signal_name(sig)}: {ndone} of {total} tiles saved in "
+                          f"{o.part}; {RESUME_HINT}", sig) from None
     finally:
-        gen.close()  # stop the workers (threads or a cluster) on any exit
+        if gen is not None:
+            gen.close()  # stop the workers (threads or a cluster) on any exit
     gridfile.finish(f)
     counts = gridfile.count_outcomes(f)
     return GridRun(o.path, spec.shape, counts, iterations, time.perf_counter() - t0, total,

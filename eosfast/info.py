@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from . import validate
 from .result import percent
 from .status import Status, outcome_counts
-from .store.gridfile import done_tiles, is_complete, read_array
-from .store.h5 import open_file, read_params
-from .store.layouts import GRID_FIELDS
+from .store.gridfile import check_bookkeeping, done_tiles, is_complete, read_array
+from .store.h5 import open_file, read_params, regular_file
+from .store.layouts import GRID, GRID_FIELDS
 
 #: Width of the sharpness band below 2/eta that the grid summary counts (paper Fig. 2b).
 BAND = 0.1
@@ -187,8 +188,10 @@ def summarize(path: str | os.PathLike) -> dict[str, Any]:
     EosfastError
         Not an eosfast file, or damaged.
     """
-    path = Path(path)
+    path = regular_file(path)
     with open_file(path) as f:
+        if str(_attr(f.attrs["kind"])) == GRID.kind:
+            check_bookkeeping(f, path)
         out = _common(f, path)
         _READERS[out["kind"]](f, out)
     return out
@@ -312,6 +315,7 @@ def info(path: str | os.PathLike, as_json: bool = False) -> str:
     converged points, and says how many points reached the step cap
     unresolved (raise ``--steps`` for them).
     """
+    as_json = validate.flag("as_json", as_json)
     s = summarize(path)
     if as_json:
         return json.dumps(_clean(s), indent=2, allow_nan=False)

@@ -64,6 +64,8 @@ def read_grid(path: str | os.PathLike, eta: float | None = None,
     """
     names = validate.names("fields", fields, list(GRID_FIELDS))
     sy, sx = validate.tile("stride", stride)
+    if eta is not None:
+        eta = validate.real("eta", eta)
     with open_grid(path) as f:
         etas = f["eta"][:]
         sel = slice(None)
@@ -183,7 +185,10 @@ def read_frame(path: str | os.PathLike, eta: float | None = None,
         (a ResourceWarning, shown by default) when the frame will take more
         than 2 GiB, with its size.
     """
+    index = validate.flag("index", index)
     cols = frame.columns(columns, index)
+    if eta is not None:
+        eta = validate.real("eta", eta)
     with open_grid(path) as f:
         ne = 1 if eta is not None else f["eta"].shape[0]
         n = ne * f["y0"].shape[0] * f["x0"].shape[0]

@@ -202,6 +202,8 @@ def trajectory(model: str | Model = defaults.MODEL, x0: float = defaults.TRAJECT
     escape = validate.real("escape", escape, positive=True)
     steps = validate.integer("steps", steps, lo=0, hi=MAX_STEPS)
     force = validate.flag("force", force)
+    validate.fits_in_memory(8 * 7 * (steps + 1), f"a trajectory of {steps} steps",
+                            "use fewer steps")
     if out is not None:
         check_output(validate.path("out", out), force=force)
     xs = np.empty(steps + 1)

@@ -22,16 +22,29 @@ import numpy as np
 from .errors import InvalidArgument
 
 
-def _show(value: Any) -> str:
-    """A value as a user wrote it: ``0.2``, not ``np.float64(0.2)``."""
+def show(value: Any) -> str:
+    """A value as a user wrote it, for messages: ``0.2``, not ``np.float64(0.2)``."""
     if isinstance(value, bool | np.bool_):
         return str(bool(value))
     if isinstance(value, numbers.Integral):
         return str(int(value))
     if isinstance(value, numbers.Real):
         return repr(float(value))
-    text = repr(value)
+    if isinstance(value, str | bytes):
+        text = repr(str(value) if isinstance(value, str) else bytes(value))
+    elif isinstance(value, np.ndarray):
+        text = (show(value.tolist()) if value.size <= 8
+                else f"an array of shape {tuple(value.shape)} ({value.dtype})")
+    elif isinstance(value, list | tuple):
+        items = ", ".join(show(v) for v in value[:8]) + (", ..." if len(value) > 8 else "")
+        text = f"[{items}]" if isinstance(value, list) else \
+            f"({items}{',' if len(value) == 1 else ''})"
+    else:
+        text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_show = show
 
 
 def _is_real(value: Any) -> bool:
@@ -208,7 +221,8 @@ def callback(name: str, value: Any) -> Callable | None:
 
 def path(name: str, value: Any) -> Path:
     """A non-empty file path (str or os.PathLike)."""
-    if not isinstance(value, str | os.PathLike) or not str(os.fspath(value)).strip():
+    if not isinstance(value, str | os.PathLike) or not isinstance(os.fspath(value), str) \
+            or not os.fspath(value).strip() or "\0" in os.fspath(value):
         raise InvalidArgument(f"{{{name}}} must be a file path, got {_show(value)}", name)
     return Path(os.fspath(value))
 
@@ -242,3 +256,32 @@ def threads(name: str, value: Any) -> int:
         return cores()
     n = cores()
     return integer(name, value, lo=1, hi=THREADS_PER_CORE * n)
+
+
+def memory_available() -> int | None:
+    """Bytes of memory available now (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not Linux
+        return None
+
+
+#: Share of the available memory one call may plan to use.
+MEMORY_SHARE = 0.8
+
+
+def fits_in_memory(nbytes: int, what: str, hint: str = "ask for less") -> None:
+    """Refuse, before allocating, work whose arrays need more than the memory available.
+
+    Raises
+    ------
+    EosfastError
+        ``what`` needs ``nbytes``, more than :data:`MEMORY_SHARE` of what is free.
+    """
+    from .errors import EosfastError
+
+    avail = memory_available()
+    if avail is not None and nbytes > MEMORY_SHARE * avail:
+        raise EosfastError(f"{what} needs {nbytes / 2**30:.3g} GiB of memory, more than the "
+                           f"{avail / 2**30:.3g} GiB available; {hint}")
+

@@ -28,6 +28,12 @@ magnification), ``pixel``, ``ulps_per_pixel``, ``box_dimension``,
 ``box_dimension_err``, ``uncertainty_exponent``, ``basin_entropy``,
 ``boundary_basin_entropy``, ``fractality_test`` and ``fractal`` (JSON of
 everything :func:`eosfast.fractal.analyze` measured).
+
+Resume: a level is the unit of work. Each is written under a temporary group
+name and renamed ``level_NN`` once its arrays are on disk, so a ``.part``
+holds only whole levels; ``resume=True`` (``--resume``) reads them back,
+checks every chunk against its checksum, keeps those that pass and
+recomputes the rest, which gives the file an uninterrupted run writes.
 """
 
 from __future__ import annotations
@@ -44,14 +50,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import defaults, validate
-from .errors import EosfastError
+from .errors import RESUME_HINT, EosfastError, Interrupted, signal_name, signal_number
 from .fractal import FractalResult, analyze
 from .progress import notifier
-from .result import Result
+from .result import GridResult, Result
 from .status import Status
 from .store.atomic import Output, check_output
 from .store.h5 import add_array, add_coord, new_file, open_file, read_params, stamp
-from .store.layouts import ZOOM, ZOOM_LEVEL
+from .store.layouts import ZOOM, ZOOM_LEVEL, ZOOM_LEVEL_PREFIX, ZOOM_PENDING_PREFIX
 
 if TYPE_CHECKING:  # pragma: no cover
     from .models import Model
@@ -169,9 +175,10 @@ def window(center: Sequence[float], width: float, res: int
 def levels_that_fit(center: Sequence[float], width: float, magnification: float, res: int,
                     floor: float = MIN_ULPS) -> int:
     """How many levels keep the pixel spacing at or above ``floor`` ulps."""
-    k = 0
-    while k < 2000 and window(center, width / magnification**k, res)[2] >= floor:
+    k, w = 0, float(width)
+    while k < 2000 and w > 0.0 and window(center, w, res)[2] >= floor:
         k += 1
+        w /= magnification
     return k
 
 
@@ -186,7 +193,7 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
          levels: int = defaults.ZOOM_LEVELS, res: int = defaults.ZOOM_RES,
          eta: float = defaults.ETA, steps: int = defaults.STEPS, tol: float = defaults.TOL,
          escape: float = defaults.ESCAPE,
-         out: str | os.PathLike | None = None, force: bool = False,
+         out: str | os.PathLike | None = None, force: bool = False, resume: bool = False,
          filmstrip: str | os.PathLike | None = None,
          animation: str | os.PathLike | None = None, track: bool = False,
          threads: int | None = None,
@@ -215,6 +222,10 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
         HDF5 file to write (see the module docstring); written as
         ``out + ".part"`` and renamed when every level is done. An existing
         file is replaced only with ``force``.
+    resume : bool
+        Continue the interrupted zoom ``out + ".part"`` of the same
+        parameters: its levels are verified against their checksums and
+        kept, the others computed.
     filmstrip, animation : path-like, optional
         Images to draw: every level side by side (png, pdf, ...) and an
         animated zoom (``.gif`` through Pillow, ``.mp4`` through ffmpeg; skipped
@@ -261,12 +272,19 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
     tol = validate.real("tol", tol, positive=True)
     escape = validate.real("escape", escape, positive=True)
     force = validate.flag("force", force)
+    resume = validate.flag("resume", resume)
+    track = validate.flag("track", track)
+    threads = None if threads is None else validate.threads("threads", threads)
     progress = notifier(validate.callback("progress", progress))
-    for name in ("x", "y"):
-        c = center[0 if name == "x" else 1]
-        if not (np.isfinite(c - width / 2) and np.isfinite(c + width / 2)):
-            raise validate.InvalidArgument(f"{{width}} {width:g} around the centre is not "
-                                           "finite in float64", "width")
+    xr, yr, _ = window(center, width, res)
+    reach = max(abs(v) for v in (*xr, *yr))
+    if not np.isfinite(reach) or reach > escape:
+        raise validate.InvalidArgument(
+            f"{{width}} {width:g} around ({center[0]:g}, {center[1]:g}) reaches |{reach:.3g}|, "
+            f"beyond {{escape}} {escape:g}: every point out there diverges at step 0",
+            "width", "escape")
+    for bounds in (xr, yr):
+        validate.axis("width", bounds, res)
     fit = levels_that_fit(center, width, magnification, res)
     if fit < levels:
         _, _, u = window(center, width / magnification ** (levels - 1), res)
@@ -274,11 +292,10 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
             f"level {levels - 1} would have {u:.2g} ulps of float64 per pixel at "
             f"({center[0]:.17g}, {center[1]:.17g}): at most {fit} levels of x{magnification:g} "
             f"keep {MIN_ULPS:g} ulps per pixel")
-    images = [validate.path(n, p) for n, p in (("filmstrip", filmstrip),
-                                               ("animation", animation)) if p is not None]
-    paths = ([validate.path("out", out)] if out is not None else []) + images
-    for p in paths:
-        check_output(p, force=force)
+    images = [(n, validate.path(n, p)) for n, p in (("filmstrip", filmstrip),
+                                                    ("animation", animation)) if p is not None]
+    path = None if out is None else validate.path("out", out)
+    _check_outputs(path, images, force, resume)
 
     params = {"model": model, "model_params": model_params, "center": list(center), "width": width,
               "magnification": magnification, "levels": levels, "res": res, "eta": eta,
@@ -286,43 +303,102 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
     result = ZoomResult(model=model, eta=float(eta), center=center, width=width,
                         magnification=magnification, res=res, levels=[], params=params)
     with ExitStack() as stack:
-        f = None
-        if out is not None:
-            o = stack.enter_context(Output(out, force=force))
-            f = stack.enter_context(_create(o.part, params))
+        f, kept, o = None, {}, None
+        if path is not None:
+            need = levels * (res * res * 5 + 2 * res * 8 + 4096)
+            o = stack.enter_context(Output(path, force=force, resume=resume, need=need))
+            if resume and not o.resuming and o.existing:
+                with open_file(path, ZOOM.kind) as g:
+                    _same_zoom(read_params(g), params, path)
+                    complete = bool(g.attrs.get("complete", 0))
+                if complete:  # nothing to compute: read it back, draw what is missing
+                    o.abandon()
+                    result = read_zoom(path)
+                    stack.close()
+                    _draw(result, filmstrip, animation, force)
+                    return result
+                o.adopt_existing()  # an unfinished file under the final name
+            if o.resuming:
+                f = stack.enter_context(open_file(o.part, ZOOM.kind, "r+"))
+                _same_zoom(read_params(f), params, o.part)
+                kept = _verified_levels(f)
+            else:
+                f = stack.enter_context(_create(o.part, params))
+            o.keep_on_error()
         c = center
-        for k in range(levels):
-            w = width / magnification**k
-            xr, yr, ulps = window(c, w, res)
-            if ulps < MIN_ULPS:  # only reachable when tracking moved the centre
-                raise EosfastError(f"level {k}: {ulps:.2g} ulps per pixel, below float64's floor")
-            if ulps < WARN_ULPS:
-                warnings.warn(f"zoom level {k}: pixel spacing {w / (res - 1):.3g} is only "
-                              f"{ulps:.3g} ulps of float64 at ({c[0]:.17g}, {c[1]:.17g}); "
-                              "grid points are rounded, finer structure is not resolvable",
-                              ZoomPrecisionWarning, stacklevel=2)
-            tick = _level_progress(progress, k, levels, levels + len(images))
-            g = grid(m, res, x_range=xr, y_range=yr, eta=float(eta), steps=steps, tol=tol,
-                     escape=escape, threads=threads, progress=tick)
-            fr = analyze(g)
-            if fr.box_counts[0] == 0:
-                warnings.warn(f"zoom level {k} holds no converge/diverge boundary: the centre "
-                              "lies inside one basin at this scale (choose a centre on the "
-                              "boundary, or track it)", ZoomBoundaryWarning, stacklevel=2)
-            level = ZoomLevel(index=k, x_range=xr, y_range=yr, center=c,
-                              zoom=magnification**k, x0=g.x0, y0=g.y0, status=g.status[0],
-                              steps=g.steps[0], ulps_per_pixel=ulps, fractal=fr)
-            result.levels.append(level)
-            if f is not None:
-                _write_level(f, level, float(eta))
-            if track:
-                c = nearest_boundary_point(level, c)
+        try:
+            for k in range(levels):
+                w = width / magnification**k
+                xr, yr, ulps = window(c, w, res)
+                if ulps < MIN_ULPS:  # only reachable when tracking moved the centre
+                    raise EosfastError(f"level {k}: {ulps:.2g} ulps per pixel, below float64's "
+                                       "floor")
+                if ulps < WARN_ULPS:
+                    warnings.warn(f"zoom level {k}: pixel spacing {w / (res - 1):.3g} is only "
+                                  f"{ulps:.3g} ulps of float64 at ({c[0]:.17g}, {c[1]:.17g}); "
+                                  "grid points are rounded, finer structure is not resolvable",
+                                  ZoomPrecisionWarning, stacklevel=2)
+                tick = _level_progress(progress, k, levels, levels + len(images))
+                level = kept.get(k)
+                if level is None or level.x_range != xr or level.y_range != yr \
+                        or level.center != c:
+                    g = grid(m, res, x_range=xr, y_range=yr, eta=float(eta), steps=steps,
+                             tol=tol, escape=escape, threads=threads, progress=tick)
+                    level = ZoomLevel(index=k, x_range=xr, y_range=yr, center=c,
+                                      zoom=magnification**k, x0=g.x0, y0=g.y0,
+                                      status=g.status[0], steps=g.steps[0], ulps_per_pixel=ulps,
+                                      fractal=analyze(g))
+                    if f is not None:
+                        _write_level(f, level, float(eta))
+                elif tick:
+                    tick(1, 1)
+                if level.fractal.box_counts[0] == 0:
+                    warnings.warn(f"zoom level {k} holds no converge/diverge boundary: the "
+                                  "centre lies inside one basin at this scale (choose a centre "
+                                  "on the boundary, or track it)", ZoomBoundaryWarning,
+                                  stacklevel=2)
+                result.levels.append(level)
+                if track:
+                    c = nearest_boundary_point(level, c)
+        except KeyboardInterrupt as exc:
+            if f is None:
+                raise
+            sig = signal_number(exc)
+            saved = sum(1 for n in f if n.startswith(ZOOM_LEVEL_PREFIX))
+            raise Interrupted(f"stopped by {signal_name(sig)}: {saved} of {levels} levels saved "
+                              f"in {o.part}; {RESUME_HINT}", sig) from None
         if f is not None:
             f.attrs["complete"] = np.int8(1)
-            result.path = Path(out)
+            result.path = path
+    _draw(result, filmstrip, animation, force, progress, levels)
+    return result
+
+
+def _check_outputs(path: Path | None, images, force: bool, resume: bool) -> None:
+    """Every output checked before any work: writable, distinct, images of a known format."""
+    from .plots.base import image_format
+
+    if path is not None:
+        check_output(path, force=force or resume)
+    seen = [path] if path is not None else []
+    for name, p in images:
+        check_output(p, force=force)
+        if name == "filmstrip":
+            image_format(p)
+        for q in seen:
+            if os.path.abspath(p) == os.path.abspath(q):
+                raise validate.InvalidArgument(f"{{{name}}} {p} is also another output of this "
+                                               "zoom: give each its own name", name)
+        seen.append(p)
+
+
+def _draw(result: ZoomResult, filmstrip, animation, force: bool, progress=None,
+          levels: int = 0) -> None:
+    """Draw the images; ``progress`` counts 1000 units per level and per image."""
     from .plots.zoom import draw_animation, draw_filmstrip
 
-    units = 1000 * (levels + len(images))
+    images = sum(p is not None for p in (filmstrip, animation))
+    units = 1000 * (levels + images)
     step = 1000 * levels
     if filmstrip is not None:
         if progress:
@@ -336,9 +412,57 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
         if draw_animation(result, animation, force=force):
             result.images.append(Path(animation))
         step += 1000
-    if progress and images:
+    if progress and (filmstrip is not None or animation is not None):
         progress(units, units, info={"what": "images written"})
-    return result
+
+
+def _same_zoom(stored: dict, params: dict, path) -> None:
+    if any(stored.get(k) != v for k, v in params.items()):
+        raise EosfastError(f"{path} was made with other parameters; cannot resume it with these "
+                           "(use the same options, or --force to start over)")
+
+
+def _verified_levels(f) -> dict[int, ZoomLevel]:
+    """The levels of an interrupted zoom that pass their checksums (the others are removed)."""
+    kept: dict[int, ZoomLevel] = {}
+    for name in list(f):
+        if name.startswith(ZOOM_PENDING_PREFIX):
+            del f[name]  # a level interrupted while it was written
+            continue
+        if not name.startswith(ZOOM_LEVEL_PREFIX):
+            continue
+        try:
+            level = _read_level(f[name], str(f.attrs["model"]), float(f.attrs["eta"]))
+        except (OSError, KeyError, ValueError, TypeError, EosfastError):
+            level = None
+        if level is None or name != _level_name(level.index) or level.index in kept:
+            del f[name]
+        else:
+            kept[level.index] = level
+    f.flush()
+    return kept
+
+
+def _read_level(g, model: str, eta: float) -> ZoomLevel:
+    """A stored level, every array read (so checked against its checksums)."""
+    return _level(model, eta, *_load_level(g))
+
+
+def _load_level(g) -> tuple:
+    """What :func:`_level` needs of a level group, read in full."""
+    a = g.attrs
+    head = dict(index=int(a["index"]), x_range=tuple(float(v) for v in a["x_range"]),
+                y_range=tuple(float(v) for v in a["y_range"]),
+                center=tuple(float(v) for v in a["center"]), zoom=float(a["zoom"]),
+                ulps_per_pixel=float(a["ulps_per_pixel"]))
+    return head, g["x0"][:], g["y0"][:], g["status"][0], g["steps"][0]
+
+
+def _level(model: str, eta: float, head: dict, x0, y0, status, steps) -> ZoomLevel:
+    """A level measured as :func:`zoom` measures it (from the grid's axes and status)."""
+    gr = GridResult(model=model, eta=np.array([eta]), y0=y0, x0=x0, status=status[None],
+                    steps=steps[None], period=None, sharpness=None, loss=None, x=None, y=None)
+    return ZoomLevel(x0=x0, y0=y0, status=status, steps=steps, fractal=analyze(gr), **head)
 
 
 def _level_progress(progress, k: int, levels: int, parts: int):
@@ -388,8 +512,23 @@ def _create(path: Path, params: dict):
     return f
 
 
+def _level_name(index: int) -> str:
+    return f"{ZOOM_LEVEL_PREFIX}{index:02d}"
+
+
 def _write_level(f, level: ZoomLevel, eta: float) -> None:
-    g = f.create_group(f"level_{level.index:02d}")
+    """Write a level under a temporary name, then rename it: a ``level_NN`` group is whole."""
+    from .store.gridfile import RESERVE_MARGIN
+
+    reserve = getattr(f, "reserve", None)
+    if reserve is not None:  # a full disk stops the zoom between two levels
+        reserve(2 * level.status.size * 5 + RESERVE_MARGIN)
+    final = _level_name(level.index)
+    pending = ZOOM_PENDING_PREFIX + final
+    for old in (final, pending):
+        if old in f:
+            del f[old]
+    g = f.create_group(pending)
     for name, axis in (("eta", np.array([eta])), ("y0", level.y0), ("x0", level.x0)):
         add_coord(g, name, axis, ZOOM_LEVEL.coords[name])
     ny, nx = level.status.shape
@@ -411,6 +550,8 @@ def _write_level(f, level: ZoomLevel, eta: float) -> None:
     a["fractality_test"] = fr.fractality_test
     a["fractal"] = json.dumps(fr.to_dict(), sort_keys=True)
     f.flush()
+    f.move(pending, final)
+    f.flush()
 
 
 def read_zoom(path: str | os.PathLike) -> ZoomResult:
@@ -418,22 +559,12 @@ def read_zoom(path: str | os.PathLike) -> ZoomResult:
     path = Path(path)
     with open_file(path, ZOOM.kind) as f:
         params = read_params(f)
-        names = sorted(k for k in f if k.startswith("level_"))
-        levels = []
-        for name in names:
-            g = f[name]
-            a = g.attrs
-            status, steps = g["status"][0], g["steps"][0]
-            x0, y0 = g["x0"][:], g["y0"][:]
-            pixel = tuple(float(v) for v in a["pixel"])
-            levels.append(ZoomLevel(
-                index=int(a["index"]), x_range=tuple(float(v) for v in a["x_range"]),
-                y_range=tuple(float(v) for v in a["y_range"]),
-                center=tuple(float(v) for v in a["center"]), zoom=float(a["zoom"]),
-                x0=x0, y0=y0, status=status, steps=steps,
-                ulps_per_pixel=float(a["ulps_per_pixel"]),
-                fractal=analyze(status, pixel=pixel)))
-    return ZoomResult(model=params["model"], eta=float(params["eta"]),
-                      center=tuple(params["center"]), width=float(params["width"]),
-                      magnification=float(params["magnification"]), res=int(params["res"]),
-                      levels=levels, params=params, path=path)
+        model, eta = str(f.attrs["model"]), float(f.attrs["eta"])
+        names = sorted(k for k in f if k.startswith(ZOOM_LEVEL_PREFIX))
+        raw = [_load_level(f[name]) for name in names]
+        head = (params["model"], float(params["eta"]), tuple(params["center"]),
+                float(params["width"]), float(params["magnification"]), int(params["res"]))
+    levels = [_level(model, eta, *r) for r in raw]
+    return ZoomResult(model=head[0], eta=head[1], center=head[2], width=head[3],
+                      magnification=head[4], res=head[5], levels=levels, params=params,
+                      path=path)

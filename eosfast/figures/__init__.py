@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import EosfastError
+from ..validate import show
 
 FIGURES: dict[str, str] = {
     "fig1": "eosfast.figures.nets:fig1",
@@ -37,7 +38,7 @@ def make_figure(name: str, outdir: str | Path, quick: bool = False, *, force: bo
     names = list(FIGURES) if name == "all" else [name]
     for n in names:
         if n not in FIGURES:
-            raise EosfastError(f"unknown figure {n!r} (known: {', '.join(FIGURES)}, all)")
+            raise EosfastError(f"unknown figure {show(n)} (known: {', '.join(FIGURES)}, all)")
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise EosfastError(f"{outdir} is not a folder")

@@ -7,6 +7,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import EosfastError
+from ..validate import show
 
 
 @lru_cache(maxsize=1)
@@ -43,7 +44,7 @@ def digits_subset(n_examples: int = 50, classes: tuple[int, int] = (0, 1)
     """
     c0, c1 = (int(c) for c in classes)
     if c0 == c1 or not (0 <= c0 <= 9 and 0 <= c1 <= 9):
-        raise EosfastError(f"classes must be two distinct digits 0..9 (got {classes!r})")
+        raise EosfastError(f"classes must be two distinct digits 0..9 (got {show(classes)})")
     digits = _load_digits()
     idx0 = np.flatnonzero(digits.target == c0)
     idx1 = np.flatnonzero(digits.target == c1)

@@ -21,6 +21,7 @@ from ..defaults import DPI, MAX_DPI
 from ..errors import EosfastError, InvalidArgument
 from ..status import COLORS, OUTCOMES, Status
 from ..store.atomic import Output
+from ..validate import show
 
 #: The stability threshold ``2/eta``: a dashed black line.
 THRESHOLD_STYLE = {"color": "k", "ls": "--", "lw": 1.0}
@@ -39,6 +40,18 @@ def new_figure(width: float = 6.4, height: float = 4.8, **kwargs) -> Figure:
     return fig
 
 
+def image_format(path: str | os.PathLike) -> str:
+    """The format of an image path from its suffix (png without one), if matplotlib writes it."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = Path(path).suffix.lstrip(".").lower() or "png"
+    known = FigureCanvasBase.get_supported_filetypes()
+    if suffix not in known:
+        raise EosfastError(f"cannot draw {path}: unknown image format {suffix!r} (use one of "
+                           f"{', '.join(sorted(known))})")
+    return suffix
+
+
 def save(fig: Figure, path: str | os.PathLike, dpi: int = DPI, *, force: bool = False,
          reads: Sequence = ()) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix, png by default).
@@ -53,14 +66,14 @@ def save(fig: Figure, path: str | os.PathLike, dpi: int = DPI, *, force: bool = 
         Dots per inch, 1 to :data:`~eosfast.defaults.MAX_DPI`.
     """
     if isinstance(dpi, bool) or not isinstance(dpi, int) or not 1 <= dpi <= MAX_DPI:
-        raise InvalidArgument(f"{{dpi}} must be an integer from 1 to {MAX_DPI}, got {dpi!r}",
+        raise InvalidArgument(f"{{dpi}} must be an integer from 1 to {MAX_DPI}, got {show(dpi)}",
                               "dpi")
     w, h = fig.get_size_inches()
     if max(w, h) * dpi > MAX_PIXELS:
         raise EosfastError(f"a {w:g} x {h:g} inch figure at {dpi} dpi is over {MAX_PIXELS} "
                            "pixels a side; lower the dpi")
+    suffix = image_format(path)
     with Output(path, force=force, reads=reads) as out:
-        suffix = out.path.suffix.lstrip(".").lower() or "png"
         try:
             fig.savefig(out.part, dpi=dpi, format=suffix, bbox_inches="tight")
         except ValueError as exc:

@@ -11,6 +11,7 @@ from ..defaults import BASIN_FIELDS
 from ..errors import EosfastError, InvalidArgument
 from ..result import percent
 from ..status import Status
+from ..validate import show
 from .base import THRESHOLD_STYLE, status_style
 
 
@@ -102,7 +103,7 @@ def basin(ax: Axes, result, field: str = "status", eta: float | None = None,
     """
     if field not in BASIN_FIELDS:
         raise InvalidArgument(f"{{field}} must be one of {', '.join(BASIN_FIELDS)}, got "
-                              f"{field!r}", "field")
+                              f"{show(field)}", "field")
     i, e = _slice(result, eta)
     status = np.asarray(result.status[i])
     ext = _extent(result)

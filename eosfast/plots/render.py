@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..defaults import DPI, PLOT_KINDS
+from .. import validate
+from ..defaults import BASIN_FIELDS, DPI, PLOT_KINDS
 from ..errors import EosfastError
 from ..status import Status
 from ..store.atomic import check_output
 from ..store.h5 import file_kind
-from .base import new_figure, save
+from ..validate import show
+from .base import image_format, new_figure, save
 
 #: Plot kind -> the file kinds it draws.
 SOURCES = {"basin": ("eosfast.grid",), "concentration": ("eosfast.grid",),
@@ -51,9 +53,17 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
     from . import basins, orbits, trajectory
 
     if kind not in PLOT_KINDS:
-        raise EosfastError(f"unknown plot kind {kind!r} (choose from {', '.join(PLOT_KINDS)})")
+        raise EosfastError(f"unknown plot kind {show(kind)} (choose from {', '.join(PLOT_KINDS)})")
+    force = validate.flag("force", force)
+    field = validate.choice("field", field, BASIN_FIELDS)
+    band = validate.real("band", band, positive=True)
+    eta = None if eta is None else validate.real("eta", eta, positive=True)
+    x0 = None if x0 is None else validate.real("x0", x0)
+    y0 = None if y0 is None else validate.real("y0", y0)
+    image = validate.path("image", image)
     found = file_kind(path)
     check_output(image, force=force, reads=[path])
+    image_format(image)
     if found not in SOURCES[kind]:
         raise EosfastError(f"{path} is an {found} file; `plot {kind}` draws "
                            f"{' or '.join(SOURCES[kind])} files")

@@ -6,6 +6,7 @@
   bifurcation, nets, zoom), described once and checked on opening.
 - :mod:`.h5`: the opener, the compression policy, dataset creation.
 - :mod:`.gridfile`: the grid file's tiles, resume bookkeeping and checksums.
+- :mod:`.integrity`: whether a file of any kind is complete and intact.
 """
 
 import importlib
@@ -14,7 +15,7 @@ from typing import Any
 #: Public name -> submodule (loaded on first use: h5py only when a file is touched).
 _EXPORTS = {"Output": "atomic", "check_output": "atomic", "part_path": "atomic",
             "open_file": "h5", "file_kind": "h5", "write_file": "h5",
-            "verify_file": "gridfile"}
+            "verify": "integrity"}
 
 __all__ = list(_EXPORTS)
 

@@ -18,7 +18,9 @@ Every command that writes (data files, images) goes through :class:`Output`:
    renamed to ``NAME`` (:meth:`Output.commit`, the project's only rename).
    On failure the ``.part`` is removed, unless the writer declared it
    resumable (:meth:`Output.keep_on_error`): then finished work stays for
-   ``--resume``. A full disk becomes one line naming the space needed.
+   ``--resume``. A full disk becomes one line naming the space needed, and a
+   signal (Ctrl-C, SIGTERM, SIGHUP) an :class:`~eosfast.errors.Interrupted`
+   saying what was kept and how to continue.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import EosfastError
+from ..errors import RESUME_HINT, EosfastError, Interrupted, signal_name, signal_number
+from ..validate import show
 
 #: Suffix of the file a writer fills before the final rename.
 PART = ".part"
@@ -59,7 +62,7 @@ def _kind(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise EosfastError(f"cannot inspect {path}: {exc.strerror or exc}") from None
+        raise EosfastError(f"cannot inspect {str(path)[:80]}: {exc.strerror or exc}") from None
     if stat.S_ISREG(mode):
         return "file"
     for test, name in ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "FIFO"),
@@ -79,9 +82,13 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def check_folder(folder: Path) -> None:
     """The folder exists and is writable (refused for everyone when it has no write bit)."""
-    if not folder.is_dir():
-        raise EosfastError(f"output folder {folder} does not exist")
-    mode = folder.stat().st_mode
+    try:
+        if not folder.is_dir():
+            raise EosfastError(f"output folder {folder} does not exist")
+        mode = folder.stat().st_mode
+    except (OSError, ValueError) as exc:
+        raise EosfastError(f"cannot use the output folder {str(folder)[:80]}: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
     # os.access says yes to root for any folder; a folder with no write bit at
     # all is read-only by intent, so refuse it for everyone.
     if not os.access(folder, os.W_OK | os.X_OK) or not mode & 0o222:
@@ -105,38 +112,61 @@ def check_output(path: str | os.PathLike, *, force: bool = False, reads=()) -> P
     Path
     """
     text = os.fspath(path) if isinstance(path, str | os.PathLike) else None
-    if not isinstance(text, str) or not text.strip():
-        raise EosfastError(f"the output path must name a file, got {path!r}")
+    if not isinstance(text, str) or not text.strip() or "\0" in text:
+        raise EosfastError(f"the output path must name a file, got {show(path)}")
     if text.endswith(("/", os.sep)) or Path(text).name in ("", ".", ".."):
         raise EosfastError(f"the output path {text!r} names a folder, not a file")
     path = Path(text)
     if path.name.endswith(PART):
         raise EosfastError(f"output names ending in {PART} are reserved for partial runs: "
                            f"{path}")
+    if path.name.startswith(".") and path.name.endswith(".lock"):
+        raise EosfastError(f"output names like .NAME.lock are reserved for the locks of "
+                           f"running commands: {path}")
     folder = path.parent
     kind = _kind(path)
     if kind is not None and kind != "file":
         raise EosfastError(f"{path} is a {kind}, not a regular file: it is never replaced")
     for r in reads:
-        if r is not None and kind is not None and _same_file(path, Path(r)):
-            raise EosfastError(f"{path} is the file being read: choose another output")
+        if r is None or not isinstance(r, str | os.PathLike):
+            continue
+        for mine in (path, part_path(path)):
+            if _kind(mine) is not None and _same_file(mine, Path(r)):
+                raise EosfastError(f"{path} would replace {r}, the file being read: choose "
+                                   "another output")
     check_folder(folder)
     if kind == "file" and not force:
         raise EosfastError(f"{path} exists; use --force to replace it")
     return path
 
 
+#: Kinds of run that ``--resume`` continues.
+RESUMABLE = ("eosfast.grid", "eosfast.zoom")
+
+
 def describe_partial(part: Path) -> str:
-    """What an interrupted ``.part`` holds, for the message that protects it."""
-    what = "an interrupted run"
+    """What an interrupted ``.part`` holds and what to do with it, for the refusal."""
+    kind = ""
     with contextlib.suppress(Exception):
         import h5py
 
-        with h5py.File(part, "r") as f:
-            kind = str(f.attrs.get("kind", ""))
-            if kind.startswith("eosfast."):
-                what = f"an interrupted `eosfast {kind.split('.', 1)[1]}` run"
-    return what
+        with open(part, "rb") as raw:
+            hdf5 = raw.read(8) == b"\x89HDF\r\n\x1a\n"
+        if hdf5:
+            with h5py.File(part, "r") as f:
+                kind = f.attrs.get("kind", "")
+                kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+    if kind.startswith("eosfast."):
+        what = f"an interrupted `eosfast {kind.split('.', 1)[1]}` run"
+    else:
+        what = "an interrupted run"
+    if kind in RESUMABLE:
+        return (f"{what}, somebody's unfinished work: finish it by rerunning the command "
+                "that started it with --resume, or discard it with --force")
+    if kind.startswith("eosfast."):
+        return f"{what}, which cannot be resumed: remove it, or replace it with --force"
+    return (f"{what}: finish it by rerunning the command that started it with --resume "
+            "(grid and zoom can), or discard it with --force")
 
 
 class Output:
@@ -165,8 +195,7 @@ class Output:
     """
 
     def __init__(self, path: str | os.PathLike, *, force: bool = False, resume: bool = False,
-                 reads=(), need: int | None = None,
-                 resume_hint: str = "rerun the same command with --resume"):
+                 reads=(), need: int | None = None, resume_hint: str = RESUME_HINT):
         self.path = check_output(path, force=force or resume, reads=reads)
         self.force = force
         self.resume = resume
@@ -180,6 +209,8 @@ class Output:
         self._lock_fd: int | None = None
         self._lock_path = lock_path(self.path)
         self._done = False
+        self._committed = False
+        self._inode: int | None = None  # of the .part being renamed into place
 
     # ------------------------------------------------------------------ lock
 
@@ -243,9 +274,7 @@ class Output:
                 elif self.force:
                     self.part.unlink()
                 else:
-                    raise EosfastError(
-                        f"{self.part} holds {describe_partial(self.part)}: continue it with the "
-                        "same command and --resume, or discard it with --force")
+                    raise EosfastError(f"{self.part} holds {describe_partial(self.part)}")
         except BaseException:
             self._release()
             raise
@@ -270,9 +299,11 @@ class Output:
         fd = os.open(self.part, os.O_RDONLY)
         try:
             os.fsync(fd)
+            self._inode = os.fstat(fd).st_ino
         finally:
             os.close(fd)
         _move(self.part, self.path)
+        self._committed = True
         with contextlib.suppress(OSError):
             dfd = os.open(self.path.parent, os.O_RDONLY)
             try:
@@ -284,35 +315,95 @@ class Output:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if exc_type is None:
-                if not self._done:
-                    self.commit()
+            if exc_type is not None:
+                self._failed(exc)
+                return  # not converted: the writer's own exception goes on
+            if self._done:
                 return
-            if not (self._keep or self.resuming):
-                with contextlib.suppress(OSError):
-                    self.part.unlink()
-            kept = self.part.exists()
-            if isinstance(exc, OSError) and _disk_full(exc):
-                raise EosfastError(self._disk_full_message(kept)) from None
-            if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
-                reason = exc.strerror or str(exc)
-                tail = (f"; the finished work is kept in {self.part}: {self.resume_hint}"
-                        if kept else "")
-                raise EosfastError(f"cannot write {self.path}: {reason}{tail}") from None
+            try:
+                self.commit()
+            except BaseException as failure:
+                self._failed(failure)
+                raise
         finally:
             self._release()
 
+    def _failed(self, exc: BaseException) -> None:
+        """Clean up after a failed write; raise what the user should read, if it is ours."""
+        if not self._committed and self._inode is not None:
+            # a signal between the rename and the line after it: look at the disk
+            with contextlib.suppress(OSError):
+                self._committed = os.stat(self.path).st_ino == self._inode
+        if self._committed:
+            # The output is in place and complete; only a signal can get here.
+            if isinstance(exc, KeyboardInterrupt):
+                sig = signal_number(exc)
+                raise Interrupted(f"stopped by {signal_name(sig)} after {self.path} was "
+                                  "written (it is complete)", sig) from None
+            return
+        if not (self._keep or self.resuming):
+            with contextlib.suppress(OSError):
+                self.part.unlink()
+        kept = self.part.exists()
+        if isinstance(exc, KeyboardInterrupt):
+            sig = signal_number(exc)
+            tail = (f"; the finished work is kept in {self.part}: {self.resume_hint}"
+                    if kept else "; nothing was written")
+            raise Interrupted(f"stopped by {signal_name(sig)}{tail}", sig) from None
+        if isinstance(exc, OSError) and _disk_full(exc):
+            raise EosfastError(self._disk_full_message(kept)) from None
+        if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+            raise EosfastError(self._size_limit_message(kept)) from None
+        if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+            reason = exc.strerror or str(exc)
+            tail = (f"; the finished work is kept in {self.part}: {self.resume_hint}"
+                    if kept else "; nothing was written")
+            raise EosfastError(f"cannot write {self.path}: {reason}{tail}") from None
+
+    def _kept_tail(self, kept: bool, what: str) -> str:
+        return (f"; the finished work is kept in {self.part}: {what} and {self.resume_hint}"
+                if kept else "; nothing was written")
+
     def _disk_full_message(self, kept: bool) -> str:
-        free = shutil.disk_usage(self.path.parent).free
-        need = (f", up to {_gib(self.need)} in all" if self.need else "")
-        tail = (f"; the finished work is kept in {self.part}: free some space and "
-                f"{self.resume_hint}" if kept else "; nothing was written")
-        return (f"no space left on the device of {self.path.parent} writing {self.path} "
-                f"({_gib(free)} free{need}){tail}")
+        folder = self.path.parent
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:  # pragma: no cover - the folder went away
+            free = 0
+        written = _size(self.part) if kept else 0
+        if self.need:
+            more = max(self.need - written, 0)
+            need = (f"; the file needs up to {_size_text(self.need)} in all, "
+                    f"{_size_text(more)} more than is written")
+            what = f"free at least {_size_text(max(more - free, 0) or more)}"
+        else:
+            need, what = "", "free some space"
+        return (f"no space left on the device of {folder or '.'} writing {self.path} "
+                f"({_size_text(free)} free{need}){self._kept_tail(kept, what)}")
+
+    def _size_limit_message(self, kept: bool) -> str:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+        limit = "no limit" if soft == resource.RLIM_INFINITY else _size_text(soft)
+        return (f"the file size limit of this process ({limit}, `ulimit -f`) stopped writing "
+                f"{self.path}{self._kept_tail(kept, 'raise the limit')}")
 
 
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.3g} GiB" if n >= 2**27 else f"{n / 2**20:.3g} MiB"
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _size_text(n: int) -> str:
+    """Bytes for people: ``12.3 MiB``, ``1.5 GiB``."""
+    if n >= 2**30:
+        return f"{n / 2**30:.3g} GiB"
+    if n >= 2**20:
+        return f"{n / 2**20:.3g} MiB"
+    return f"{n / 2**10:.3g} KiB"
 
 
 def _disk_full(exc: OSError) -> bool:
@@ -323,9 +414,9 @@ def _disk_full(exc: OSError) -> bool:
 def _read_holder(fd: int) -> str:
     try:
         info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
-        return f" (pid {info['pid']}: {info['command']}, since {info['since']})"
+        return f" (pid {int(info['pid'])}: {info['command']}, since {info['since']})"
     except (OSError, ValueError, KeyError, TypeError):
-        return ""
+        return " (holder unknown)"
 
 
 def _move(src: Path, dst: Path) -> None:

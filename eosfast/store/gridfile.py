@@ -45,7 +45,9 @@ RAW_CHUNK = 0b011
 #: third at a tenth of the speed) are stored raw. Readers see no difference.
 DEFLATE_NAN_FRACTION = 0.25
 
-#: Bytes per grid point over all result arrays.
+#: Disk space reserved beyond a unit of work's own bytes: HDF5's bookkeeping
+#: of it (chunk index, object headers) and a margin.
+RESERVE_MARGIN = 1 << 20
 
 
 def create(path: Path, params: dict, eta: np.ndarray, y0: np.ndarray, x0: np.ndarray,
@@ -115,8 +117,15 @@ def write_tile(f: h5py.File, index: int, e: int, ys: slice, xs: slice,
     """Write one tile and mark it done, durably.
 
     ``arrays`` holds either the tile's arrays (each shaped (ty, tx)) or the
-    chunks :func:`encode_tile` made of them.
+    chunks :func:`encode_tile` made of them. The tile's disk space is
+    reserved first (:meth:`~eosfast.store.h5.WritableFile.reserve`): a full
+    disk stops the run before the tile, never halfway through it.
     """
+    reserve = getattr(f, "reserve", None)
+    if reserve is not None:
+        size = sum(len(v[0]) if isinstance(v, tuple) else np.asarray(v).nbytes
+                   for v in arrays.values())
+        reserve(2 * size + RESERVE_MARGIN)
     for name in GRID_FIELDS:
         value = arrays[name]
         if isinstance(value, tuple):
@@ -203,7 +212,7 @@ def _chunk_ok(d: h5py.Dataset, offset: tuple[int, ...]) -> str | None:
 
     try:
         mask, data = d.id.read_direct_chunk(offset)
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, RuntimeError):  # HDF5 2: RuntimeError
         return "missing"
     if not check_fletcher32(data):
         return "checksum mismatch"
@@ -236,29 +245,6 @@ def verify_tiles(f: h5py.File, tiles: Sequence[int]) -> Verification:
     return Verification(len(tiles), bad, problems)
 
 
-def verify_file(path: str | os.PathLike) -> tuple[bool, list[str]]:
-    """Whether a grid file is complete and intact, and what is wrong if not.
-
-    Every chunk of every array and every coordinate is checked against its
-    checksum, and every tile must be written.
-    """
-    problems: list[str] = []
-    with open_grid(path) as f:
-        done = done_tiles(f)
-        if not is_complete(f) or not done.all():
-            problems.append(f"incomplete: {int(done.sum())} of {done.size} tiles written")
-        for name in ("eta", "y0", "x0"):
-            try:
-                f[name][...]
-            except OSError as exc:
-                problems.append(f"coordinate {name}: {exc}")
-        result = verify_tiles(f, np.flatnonzero(done).tolist())
-        problems += result.problems
-        if len(result.bad) > len(result.problems):
-            problems.append(f"... {len(result.bad)} damaged tiles in all")
-    return not problems, problems
-
-
 # ---------------------------------------------------------------- reading
 
 
@@ -267,10 +253,26 @@ def open_grid(path: str | os.PathLike, mode: str = "r") -> h5py.File:
     f = open_file(path, GRID.kind, mode)
     try:
         read_params(f)
+        check_bookkeeping(f, path)
     except BaseException:
         f.close()
         raise
     return f
+
+
+def check_bookkeeping(f: h5py.File, path) -> None:
+    """Refuse a grid file whose resume bookkeeping does not fit its arrays."""
+    if RESUME not in f:
+        return
+    g = f[RESUME]
+    ts = np.asarray(g.attrs.get("tile_shape", []))
+    if ts.shape != (2,) or ts.dtype.kind not in "iu" or not (ts > 0).all():
+        raise EosfastError(f"{path} is damaged: resume/tile_shape is not two positive integers")
+    done = g.get("tile_done")
+    ntiles = math.prod(tile_grid(f["status"].shape, (int(ts[0]), int(ts[1]))))
+    if not isinstance(done, h5py.Dataset) or done.shape != (ntiles,) \
+            or done.dtype != np.int8:
+        raise EosfastError(f"{path} is damaged: resume/tile_done is not {ntiles} int8 flags")
 
 
 def eta_index(etas: np.ndarray, eta: float, path) -> int:

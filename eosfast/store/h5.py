@@ -6,10 +6,28 @@ Every eosfast file has the root attributes ``kind`` (which layout,
 exactly one attached dimension scale, so ``xarray.open_dataset(path,
 engine="h5netcdf")`` reads each file, and every variable carries CF
 ``long_name`` / ``units``.
+
+Files being written sit on a :class:`GuardedFile` (h5py's file-object
+driver over our own descriptor), for two reasons:
+
+- A failed write (disk full, file size limit, I/O error) is recorded and
+  never reaches the HDF5 library, which would otherwise be left with a
+  metadata cache it can neither flush nor close (HDF5 then prints errors at
+  exit, and may crash). The file on disk stays as it was after the last
+  write that succeeded, and the error is raised at the next
+  :meth:`WritableFile.flush` or at closing, where the store's
+  :class:`~eosfast.store.atomic.Output` turns it into one line.
+- A resumable writer reserves the disk space of its next unit of work (a
+  tile, a zoom level) before writing it (:meth:`WritableFile.reserve`): a
+  full disk then stops the run between two units, never in the middle of
+  one, so the ``.part`` left behind is exactly the units finished.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import io
 import json
 import os
 import stat
@@ -23,6 +41,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import EosfastError
+from ..validate import show
 from .atomic import Output
 from .layouts import LAYOUTS, Layout, Var
 
@@ -50,9 +69,200 @@ def stamp(f: h5py.Group, kind: str, params: Mapping[str, Any], **attrs: Any) -> 
         f.attrs[key] = value
 
 
-def new_file(path: str | os.PathLike) -> h5py.File:
+class GuardedFile(io.RawIOBase):
+    """The bytes of an HDF5 file being written, with write errors held back from HDF5.
+
+    Positional reads and writes on one descriptor, locked exclusively
+    (``flock``, as HDF5 itself locks: HDF5 readers elsewhere are refused
+    while it is open). The first failed write is kept in :attr:`error`; that
+    write and every later one are dropped, so the file on disk keeps the
+    state of the last write that succeeded while HDF5 carries on in memory
+    and can still close cleanly.
+
+    Parameters
+    ----------
+    path : path-like
+    create : bool
+        Create (truncate) the file; else open an existing one for update.
+    """
+
+    def __init__(self, path: str | os.PathLike, create: bool):
+        super().__init__()
+        self.path = os.fspath(path)
+        flags = os.O_RDWR | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        if create:
+            flags |= os.O_CREAT | os.O_TRUNC
+        self.fd = os.open(self.path, flags, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise EosfastError(f"{self.path} is open in another process") from None
+        self.pos = 0
+        self.end = 0  # where HDF5's next allocation starts, as far as we know
+        self.size: int | None = None  # the size HDF5 asked for last (applied at close)
+        self.error: OSError | None = None
+        self.reported = False
+
+    def __repr__(self) -> str:  # h5py names the file after it (File.filename)
+        return self.path
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET:
+            self.pos = offset
+        elif whence == os.SEEK_CUR:
+            self.pos += offset
+        else:
+            self.pos = os.fstat(self.fd).st_size + offset
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def readinto(self, buffer) -> int:
+        n = os.preadv(self.fd, [buffer], self.pos)
+        self.pos += n
+        return n
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        n = view.nbytes
+        if self.error is None:
+            try:
+                done = 0
+                while done < n:
+                    done += os.pwrite(self.fd, view[done:], self.pos + done)
+            except OSError as exc:
+                self.error = exc
+        self.pos += n
+        self.end = max(self.end, self.pos)
+        return n
+
+    def truncate(self, size: int | None = None) -> int:
+        """HDF5 sets the file's size to its end of allocation (at each flush).
+
+        Growing is done at once; shrinking waits for :meth:`close`, so that
+        space reserved ahead (:meth:`reserve`) stays reserved while writing.
+        """
+        size = self.pos if size is None else size
+        self.size = size
+        self.end = max(self.end, size)
+        if self.error is None and size > os.fstat(self.fd).st_size:
+            try:
+                os.ftruncate(self.fd, size)
+            except OSError as exc:
+                self.error = exc
+        return size
+
+    def reserve(self, nbytes: int) -> None:
+        """Allocate ``nbytes`` of disk beyond the file's end; OSError (ENOSPC) if it cannot.
+
+        Filesystems that cannot preallocate are written to without a reservation.
+        """
+        if self.error is not None:
+            self.raise_error()
+            return
+        try:
+            os.posix_fallocate(self.fd, self.end, int(nbytes))
+        except OSError as exc:
+            if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENODEV, errno.ENOSYS):
+                return
+            raise OSError(exc.errno, f"{exc.strerror} (reserving {nbytes} bytes for "
+                          f"{self.path})") from None
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                if self.error is None and self.size is not None \
+                        and self.size < os.fstat(self.fd).st_size:
+                    os.ftruncate(self.fd, self.size)  # give back what was reserved
+            finally:
+                os.close(self.fd)
+        super().close()
+
+    def raise_error(self) -> None:
+        """Raise the first failed write, once."""
+        if self.error is not None and not self.reported:
+            self.reported = True
+            exc = self.error
+            raise OSError(exc.errno, f"{exc.strerror or exc} (writing {self.path})")
+
+
+class WritableFile(h5py.File):
+    """An HDF5 file open for writing on a :class:`GuardedFile`.
+
+    :meth:`flush` and :meth:`close` raise the first write that failed (an
+    ``OSError``, e.g. ``ENOSPC``); ``check()`` raises it without flushing.
+    """
+
+    def __init__(self, path: str | os.PathLike, create: bool):
+        guard = GuardedFile(path, create)
+        try:
+            h5py.File.__init__(self, guard, "w" if create else "r+")
+        except BaseException:
+            guard.close()
+            raise
+        self._guard = guard
+
+    def check(self) -> None:
+        """Raise the first write error, if any (once)."""
+        self._guard.raise_error()
+
+    def reserve(self, nbytes: int) -> None:
+        """Reserve disk space for the next ``nbytes`` written (see :class:`GuardedFile`)."""
+        self._guard.reserve(nbytes)
+
+    def flush(self) -> None:
+        super().flush()
+        self.check()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._guard.close()
+        self.check()
+
+
+#: What reading a damaged file raises (h5py, numpy and our own conversions).
+DAMAGE = (OSError, KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError)
+
+
+class ReadFile(h5py.File):
+    """An eosfast file open for reading: damage met inside its ``with`` block is one line.
+
+    The layout is checked on opening (:func:`open_file`); an attribute of the
+    wrong type, a chunk failing its checksum or any other damage met while
+    the block reads the file raises :class:`EosfastError` naming the file.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        h5py.File.__init__(self, path, "r")
+        self._path = path
+
+    def __exit__(self, exc_type, exc, tb):
+        super().__exit__(exc_type, exc, tb)
+        if isinstance(exc, DAMAGE) and not isinstance(exc, EosfastError):
+            reason = " ".join(str(exc).split())[:200]
+            raise EosfastError(f"{self._path} is damaged ({type(exc).__name__}: {reason}); "
+                               "`eosfast info --verify` lists what is wrong") from None
+
+
+def new_file(path: str | os.PathLike) -> WritableFile:
     """Create (truncate) an HDF5 file for writing: every writer's ``.part`` starts here."""
-    return h5py.File(path, "w")
+    return WritableFile(path, create=True)
 
 
 def add_coord(g: h5py.Group, name: str, values: np.ndarray, var: Var) -> h5py.Dataset:
@@ -99,15 +309,16 @@ def regular_file(path: str | os.PathLike) -> Path:
 
     Checked before opening: a FIFO would block the opener forever.
     """
-    if not isinstance(path, str | os.PathLike) or not os.fspath(path):
-        raise EosfastError(f"need the path of a result file, got {path!r}")
+    if not isinstance(path, str | os.PathLike) or not isinstance(os.fspath(path), str) \
+            or not os.fspath(path) or "\0" in os.fspath(path):
+        raise EosfastError(f"need the path of a result file, got {show(path)}")
     path = Path(path)
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         raise EosfastError(f"{path}: no such file") from None
     except OSError as exc:
-        raise EosfastError(f"{path}: {exc.strerror or exc}") from None
+        raise EosfastError(f"{str(path)[:80]}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(mode):
         raise EosfastError(f"{path} is not a regular file")
     return path
@@ -127,8 +338,9 @@ def open_file(path: str | os.PathLike, kinds: Iterable[str] | str | None = None,
 
     Returns
     -------
-    h5py.File
-        The caller closes it (use it as a context manager).
+    ReadFile or WritableFile
+        The caller closes it (use it as a context manager: for reading, any
+        damage met inside the block becomes an :class:`EosfastError`).
 
     Raises
     ------
@@ -139,7 +351,7 @@ def open_file(path: str | os.PathLike, kinds: Iterable[str] | str | None = None,
     """
     path = regular_file(path)
     try:
-        f = h5py.File(path, mode)
+        f = ReadFile(path) if mode == "r" else WritableFile(path, create=False)
     except OSError as exc:
         text = str(exc)
         if "lock" in text and ("errno = 11" in text or "temporarily unavailable" in text):

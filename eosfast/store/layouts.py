@@ -39,6 +39,9 @@ class Var:
         The value of points not written yet (partial files).
     attrs : dict
         Further CF attributes (``flag_values``, ``flag_meanings``).
+    axis : bool
+        A grid axis: its values must be finite and strictly increasing
+        (checked when a file is opened).
     """
 
     dtype: str
@@ -47,6 +50,7 @@ class Var:
     units: str | None = None
     fill: Any = None
     attrs: dict = field(default_factory=dict)
+    axis: bool = False
 
     def cf_attrs(self) -> dict[str, Any]:
         """The attributes to store with the dataset."""
@@ -66,8 +70,10 @@ class Layout:
     kind : str
         Value of the root attribute ``kind``.
     coords, data : dict of str -> Var
-    attrs : tuple of str
-        Root attributes every file of the kind has (``params`` is JSON).
+    attrs : dict of str -> str
+        Root attributes every file of the kind has, and what each must be:
+        ``"str"``, ``"int"``, ``"real"`` (finite or not), ``"reals"`` (a 1-D
+        array of them), ``"json"`` (a JSON object, the ``params``).
     groups : (str, Layout) or None
         For kinds made of groups (zoom levels): the groups' name prefix and layout.
     """
@@ -75,7 +81,7 @@ class Layout:
     kind: str
     coords: dict[str, Var]
     data: dict[str, Var]
-    attrs: tuple[str, ...] = ()
+    attrs: dict[str, str] = field(default_factory=dict)
     groups: tuple[str, Layout] | None = None
 
     def check(self, g, path, where: str = "") -> None:
@@ -87,17 +93,17 @@ class Layout:
             One line naming the first problem found.
         """
         label = f"{path}{where}"
-        for name in self.attrs:
+        for name, kind in self.attrs.items():
             if name not in g.attrs:
                 raise EosfastError(f"{label} is damaged: attribute {name!r} is missing")
-        if "params" in self.attrs:
             try:
-                params = json.loads(g.attrs["params"])
-            except (TypeError, ValueError):
-                raise EosfastError(f"{label} is damaged: attribute 'params' is not JSON") \
-                    from None
-            if not isinstance(params, dict):
-                raise EosfastError(f"{label} is damaged: attribute 'params' is not a JSON object")
+                value = g.attrs[name]
+            except (OSError, TypeError, ValueError) as exc:
+                raise EosfastError(f"{label} is damaged: attribute {name!r} is unreadable "
+                                   f"({exc})") from None
+            if not _attr_ok(value, kind):
+                raise EosfastError(f"{label} is damaged: attribute {name!r} is not "
+                                   f"{_KINDS[kind]}")
         sizes: dict[str, int] = {}
         for name, var in {**self.coords, **self.data}.items():
             d = g.get(name)
@@ -113,11 +119,41 @@ class Layout:
                 if sizes.setdefault(dim, n) != n:
                     raise EosfastError(f"{label} is damaged: {name!r} has {n} along {dim}, "
                                        f"other arrays {sizes[dim]}")
+            if var.axis:
+                try:
+                    values = d[()]
+                except (OSError, ValueError, RuntimeError) as exc:
+                    raise EosfastError(f"{label} is damaged: axis {name!r} is unreadable "
+                                       f"({' '.join(str(exc).split())[:120]})") from None
+                if not (np.all(np.isfinite(values)) and np.all(np.diff(values) > 0)):
+                    raise EosfastError(f"{label} is damaged: axis {name!r} is not finite and "
+                                       "strictly increasing")
         if self.groups is not None:
             prefix, sub = self.groups
             for name in g:
                 if name.startswith(prefix):
                     sub.check(g[name], path, f" (group {name})")
+
+
+_KINDS = {"str": "a string", "int": "an integer", "real": "a number",
+          "reals": "a list of numbers", "json": "a JSON object"}
+
+
+def _attr_ok(value: Any, kind: str) -> bool:
+    """Whether an HDF5 attribute value is of ``kind`` (see :class:`Layout`)."""
+    if kind == "str":
+        return isinstance(value, str | bytes)
+    if kind == "json":
+        try:
+            return isinstance(json.loads(value), dict)
+        except (TypeError, ValueError):
+            return False
+    a = np.asarray(value)
+    if kind == "reals":
+        return a.ndim == 1 and a.dtype.kind in "iuf"
+    if a.size != 1 or a.ndim > 1:  # a scalar, or a netCDF-style vector of one
+        return False
+    return a.dtype.kind in ("iu" if kind == "int" else "iuf")
 
 
 def _status_var(dims: tuple[str, ...]) -> Var:
@@ -157,15 +193,16 @@ GRID_FIELDS: dict[str, Var] = {
 #: Every grid field's dtype (what the kernels fill).
 GRID_DTYPES = {name: np.dtype(v.dtype) for name, v in GRID_FIELDS.items()}
 
-_ETA = Var("f8", ("eta",), "GD step size", "1")
+_ETA = Var("f8", ("eta",), "GD step size", "1", axis=True)
 
 GRID = Layout(
     kind="eosfast.grid",
     coords={"eta": _ETA,
-            "y0": Var("f8", ("y0",), "initial y", "1"),
-            "x0": Var("f8", ("x0",), "initial x", "1")},
+            "y0": Var("f8", ("y0",), "initial y", "1", axis=True),
+            "x0": Var("f8", ("x0",), "initial x", "1", axis=True)},
     data=GRID_FIELDS,
-    attrs=("model", "steps", "tol", "escape", "params", "complete"),
+    attrs={"model": "str", "steps": "int", "tol": "real", "escape": "real", "params": "json",
+           "complete": "int"},
 )
 
 TRAJECTORY = Layout(
@@ -181,7 +218,8 @@ TRAJECTORY = Layout(
                  "NaN where undefined", "1"),
         "b": Var("f8", ("step",), "paper s. 3: b = x y - 1; NaN where undefined", "1"),
     },
-    attrs=("model", "eta", "x0", "y0", "steps", "escape", "diverged", "params"),
+    attrs={"model": "str", "eta": "real", "x0": "real", "y0": "real", "steps": "int",
+           "escape": "real", "diverged": "int", "params": "json"},
 )
 
 BIFURCATION = Layout(
@@ -197,7 +235,8 @@ BIFURCATION = Layout(
         "lyapunov": Var("f8", ("eta",), "largest Lyapunov exponent of the recorded orbit",
                         "nats per step"),
     },
-    attrs=("model", "x0", "y0", "burn", "record", "observable", "params"),
+    attrs={"model": "str", "x0": "real", "y0": "real", "burn": "int", "record": "int",
+           "observable": "str", "params": "json"},
 )
 
 NETS = Layout(
@@ -215,21 +254,28 @@ NETS = Layout(
         "diverged": Var("i1", ("run",), "1 if the run's loss became non-finite or exceeded "
                         "the escape value", "1"),
     },
-    attrs=("arch", "steps", "every", "seed", "params"),
+    attrs={"arch": "str", "steps": "int", "every": "int", "seed": "int", "params": "json"},
 )
 
 ZOOM_LEVEL = Layout(
     kind="eosfast.zoom.level",
     coords={"eta": _ETA, "y0": GRID.coords["y0"], "x0": GRID.coords["x0"]},
     data={"status": GRID_FIELDS["status"], "steps": GRID_FIELDS["steps"]},
-    attrs=("index", "x_range", "y_range", "center", "zoom", "ulps_per_pixel"),
+    attrs={"index": "int", "x_range": "reals", "y_range": "reals", "center": "reals",
+           "zoom": "real", "pixel": "reals", "ulps_per_pixel": "real"},
 )
+
+#: Zoom level groups are ``level_00``, ``level_01``, ...; a level being written
+#: is ``pending_level_NN`` until it is whole.
+ZOOM_LEVEL_PREFIX = "level_"
+ZOOM_PENDING_PREFIX = "pending_"
 
 ZOOM = Layout(
     kind="eosfast.zoom",
     coords={}, data={},
-    attrs=("model", "eta", "levels", "res", "params", "complete"),
-    groups=("level_", ZOOM_LEVEL),
+    attrs={"model": "str", "eta": "real", "levels": "int", "res": "int", "params": "json",
+           "complete": "int"},
+    groups=(ZOOM_LEVEL_PREFIX, ZOOM_LEVEL),
 )
 
 #: kind -> layout, for the opener.
