@@ -45,5 +45,6 @@ CUDA_GRAB = 4
 #: Number of grid points iterated together (SIMD lanes kept in one buffer).
 LANES = 32
 
-#: GD steps between two refills of the lane buffer.
+#: GD steps between two refills of the lane buffer (even: the grid kernel
+#: takes two steps per pass over its lanes).
 CHUNK = 8

@@ -47,7 +47,11 @@ class ModelKernels:
 
     @cached_property
     def grid(self):
-        return self._bind(grid_template, {"classify": self.classify})
+        from .config import INLINE
+        from .grid import checked_step_template
+
+        step = instantiate(checked_step_template, self.key, vars(self.maps.cpu()), **INLINE)
+        return self._bind(grid_template, {"classify": self.classify, "step": step})
 
     @cached_property
     def trajectory(self):

@@ -1,7 +1,8 @@
 """The grid kernel: GD from many initial points at once, SIMD-friendly.
 
 Design: ``LANES`` points live in a small lane buffer. The hot loop advances
-every lane ``CHUNK`` steps with no exits and no branches: a lane whose point
+every lane ``CHUNK`` steps (two per pass over the lanes) with no exits and
+no branches: a lane whose point
 has converged, escaped or hit the cap is frozen by a select (its state stops
 changing, so the stopping test keeps returning "stop" on it). Between chunks,
 frozen lanes hand their point to the output and take the next one. The loop
@@ -73,6 +74,24 @@ def classify_template(key):
     return classify
 
 
+def checked_step_template(key):
+    """``step(x, y, t, c, tol, R, capf) -> (x, y, t, go)``: one step, taken only if allowed.
+
+    ``go`` is the grid's stopping rule at ``(x, y)`` after ``t`` steps: inside
+    the escape square, not converged, under the cap. A stopped point is
+    returned unchanged (a select, not a branch), so a lane can be stepped
+    again and stays frozen.
+    """
+
+    def step(x, y, t, c, tol, R, capf):
+        _ = key
+        xn, yn, m = advance(x, y, c)  # noqa: F821 (bound per model)
+        go = (abs(x) <= R) & (abs(y) <= R) & (m >= tol) & (t < capf)
+        return (xn if go else x), (yn if go else y), (t + 1.0 if go else t), go
+
+    return step
+
+
 def grid_template(key):
     """The grid kernel of one model (see :func:`eosfast.kernels.build.instantiate`).
 
@@ -139,16 +158,17 @@ def grid_template(key):
                     X[l] = np.nan
             if nlive == 0:
                 break
-            for _ in range(CHUNK):
+            # Two steps per pass over the lanes: a lane's state stays in
+            # registers between them, which halves the loads and stores per
+            # step (measured: 0.56 -> 0.66 of the check-free lane loop).
+            for _ in range(CHUNK // 2):
                 for l in range(LANES):
-                    x = X[l]
-                    y = Y[l]
-                    t = T[l]
-                    xn, yn, m = advance(x, y, C[l])  # noqa: F821
-                    go = (abs(x) <= R) & (abs(y) <= R) & (m >= tol) & (t < capf)
-                    X[l] = xn if go else x
-                    Y[l] = yn if go else y
-                    T[l] = t + 1.0 if go else t
+                    c = C[l]
+                    x, y, t, go = step(X[l], Y[l], T[l], c, tol, R, capf)  # noqa: F821
+                    x, y, t, go = step(x, y, t, c, tol, R, capf)  # noqa: F821
+                    X[l] = x
+                    Y[l] = y
+                    T[l] = t
                     G[l] = 1.0 if go else 0.0
 
     return run
