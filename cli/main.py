@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "fractal": ("fractal", "fractal", "Fractal dimension of a basin boundary."),
     "zoom": ("zoom", "zoom", "Nested grids toward a point."),
     "nets": ("nets", "nets", "Full-batch GD on small networks (paper Fig. 1)."),
+    "refine": ("refine", "refine", "A basin map refined where the outcome changes."),
 }
 
 

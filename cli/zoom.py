@@ -42,9 +42,12 @@ from .common import progress_reporter, quiet_option
 @click.option("--no-images", is_flag=True, help="Write only the HDF5 file.")
 @click.option("--force", is_flag=True, help="Replace existing output files.")
 @click.option("--threads", type=int, default=None, help="Threads (default: all cores).")
+@click.option("--from", "source", default=None, metavar="REFINED",
+              help="Draw every level from a refined file (eosfast refine) instead of "
+                   "computing grids; its model, eta and stopping rules apply.")
 @quiet_option
 def zoom(model, center, width, magnification, levels, res, eta, steps, tol, escape, track,
-         out, filmstrip, animation, no_images, force, threads, quiet):
+         out, filmstrip, animation, no_images, force, threads, source, quiet):
     """Nested grids toward a point, each measured for fractality.
 
     Level k is a RES x RES grid on the square of side WIDTH / MAGNIFICATION^k
@@ -64,7 +67,7 @@ def zoom(model, center, width, magnification, levels, res, eta, steps, tol, esca
                           levels=levels, res=res, eta=eta, steps=steps, tol=tol, escape=escape,
                           out=out, force=force, filmstrip=None if no_images else filmstrip,
                           animation=None if no_images else animation, track=track,
-                          threads=threads, progress=progress)
+                          threads=threads, source=source, progress=progress)
     for w in caught:
         click.echo(f"eosfast: warning: {w.message}", err=True)
     for level in result.levels:

@@ -9,10 +9,10 @@ and pandas read, and analysis modules measure basins, orbits and fractals.
 Entry points (each loaded on first use, so ``import eosfast`` is instant):
 
 - computing: :func:`grid`, :func:`trajectory`, :func:`bifurcation`,
-  :func:`adaptivity`, :func:`zoom`, :func:`run_nets`;
+  :func:`adaptivity`, :func:`zoom`, :func:`refine`, :func:`run_nets`;
 - reading: :func:`read_grid`, :func:`read_frame`, :func:`info`,
   :func:`read_trajectory`, :func:`read_bifurcation`, :func:`read_zoom`,
-  :func:`read_nets`;
+  :func:`read_refined`, :func:`read_nets`;
 - models and measures: :data:`MODELS`, :func:`get_model`, :func:`sharpness`,
   :func:`loss`, :func:`eos_minimum`;
 - analysis modules: :mod:`eosfast.fractal`, :mod:`eosfast.lyapunov`,
@@ -57,13 +57,14 @@ _EXPORTS: dict[str, str] = {
     "periodic_orbit": "cycles", "period_doublings": "cycles",
     "zoom": "zoom", "read_zoom": "zoom",
     "run_nets": "nets", "read_nets": "nets", "late_pca": "nets",
+    "refine": "refine", "read_refined": "refine", "RefinedResult": "refine",
 }
 
 #: Submodules reachable as attributes (``eosfast.fractal.analyze``).
 _SUBMODULES = ("fractal", "plots", "figures", "lyapunov", "cycles", "store", "validate",
                "kernels", "executors", "tiles", "models", "readers", "zoom", "nets",
                "trajectory", "bifurcation", "adaptivity", "defaults", "status", "measures",
-               "result", "distributed", "bench")
+               "result", "distributed", "bench", "refine")
 
 __all__ = ["__version__", "EosfastError", "InvalidArgument", "Interrupted", *_EXPORTS]
 

@@ -184,7 +184,7 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
          out: str | os.PathLike | None = None, force: bool = False,
          filmstrip: str | os.PathLike | None = None,
          animation: str | os.PathLike | None = None, track: bool = False,
-         threads: int | None = None,
+         threads: int | None = None, source: str | os.PathLike | None = None,
          progress: Callable[[int, int], None] | None = None) -> ZoomResult:
     """Compute nested grids toward a point, each measured for fractality.
 
@@ -219,6 +219,13 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
         centre slightly off it.
     threads : int, optional
         Threads of each grid.
+    source : path-like, optional
+        A refined file (:func:`eosfast.refine`): draw every level from it
+        instead of computing grids (its model, eta, steps, tol and escape
+        replace the arguments). Level ``k`` is the raster of the window at the
+        coarsest of the file's lattices with at least ``res`` points across
+        it (the finest, with a :class:`ZoomPrecisionWarning`, when none has);
+        the window must lie inside the file's.
     progress : callable, optional
         Called as ``progress(done, total)`` in thousandths of each level.
 
@@ -236,6 +243,13 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
     from .grid import grid
     from .models import get_model
 
+    refined = None
+    if source is not None:
+        from .refine import read_refined
+
+        refined = read_refined(validate.path("source", source))
+        s = refined.spec
+        model, eta, steps, tol, escape = s.model, s.eta, s.steps, s.tol, s.escape
     model = get_model(model).name
     center = validate.pair("center", center, ordered=False)
     width = validate.real("width", width, positive=True)
@@ -272,6 +286,8 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
     params = {"model": model, "center": list(center), "width": width,
               "magnification": magnification, "levels": levels, "res": res, "eta": eta,
               "steps": steps, "tol": tol, "escape": escape, "track": bool(track)}
+    if refined is not None:
+        params["source"] = str(source)
     result = ZoomResult(model=model, eta=float(eta), center=center, width=width,
                         magnification=magnification, res=res, levels=[], params=params)
     with ExitStack() as stack:
@@ -291,8 +307,11 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
                               "grid points are rounded, finer structure is not resolvable",
                               ZoomPrecisionWarning, stacklevel=2)
             tick = _level_progress(progress, k, levels)
-            g = grid(model, res, x_range=xr, y_range=yr, eta=float(eta), steps=steps, tol=tol,
-                     escape=escape, threads=threads, progress=tick)
+            if refined is not None:
+                g = _refined_level(refined, xr, yr, res, k)
+            else:
+                g = grid(model, res, x_range=xr, y_range=yr, eta=float(eta), steps=steps,
+                         tol=tol, escape=escape, threads=threads, progress=tick)
             fr = analyze(g)
             if fr.box_counts[0] == 0:
                 warnings.warn(f"zoom level {k} holds no converge/diverge boundary: the centre "
@@ -317,6 +336,35 @@ def zoom(model: str = defaults.MODEL, center: Sequence[float] = defaults.ZOOM_CE
     if animation is not None and draw_animation(result, animation, force=force):
         result.images.append(Path(animation))
     return result
+
+
+def _refined_level(refined, xr, yr, res: int, k: int):
+    """Zoom level ``k`` drawn from a refined map (its raster; nothing is recomputed)."""
+    (xa, xb), (ya, yb) = refined.spec.x_range, refined.spec.y_range
+    # a window is centre -+ width/2, rounded: allow it to pass the ends by a
+    # fraction of the finest spacing (only lattice points inside are drawn)
+    tol = 0.25 * max(xb - xa, yb - ya) / (refined.spec.finest - 1)
+    if xr[0] < xa - tol or xr[1] > xb + tol or yr[0] < ya - tol or yr[1] > yb + tol:
+        raise EosfastError(f"zoom level {k}'s window x [{xr[0]:.17g}, {xr[1]:.17g}] y "
+                           f"[{yr[0]:.17g}, {yr[1]:.17g}] leaves the refined file's "
+                           f"[{xa:g}, {xb:g}] x [{ya:g}, {yb:g}]")
+    # lattice points across the window's narrower side, per level
+    spacing = max((xb - xa), (yb - ya)) / (refined.spec.base - 1)
+    width = min(xr[1] - xr[0], yr[1] - yr[0])
+    level = next((lv for lv in range(refined.levels + 1) if width / (spacing / 2**lv) >= res),
+                 None)
+    if level is None:
+        level = refined.levels
+        across = int(width / (spacing / 2**level)) + 1
+        if across < defaults.ZOOM_MIN_RES:
+            raise EosfastError(f"zoom level {k}: the refined file's finest lattice has only "
+                               f"{across} points across the window (at least "
+                               f"{defaults.ZOOM_MIN_RES} needed); use fewer levels or a "
+                               "file with more")
+        warnings.warn(f"zoom level {k}: the refined file's finest lattice has only {across} "
+                      f"points across the window, fewer than {res}", ZoomPrecisionWarning,
+                      stacklevel=3)
+    return refined.raster(level, window=(xr, yr), steps=True)
 
 
 def _level_progress(progress, k: int, levels: int):

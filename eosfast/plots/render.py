@@ -15,7 +15,7 @@ from ..store.h5 import file_kind
 from .base import new_figure, save
 
 #: Plot kind -> the file kinds it draws.
-SOURCES = {"basin": ("eosfast.grid",), "concentration": ("eosfast.grid",),
+SOURCES = {"basin": ("eosfast.grid", "eosfast.refined"), "concentration": ("eosfast.grid",),
            "bifurcation": ("eosfast.bifurcation",), "trajectory": ("eosfast.trajectory",),
            "adaptivity": ("eosfast.grid", "eosfast.bifurcation")}
 
@@ -29,7 +29,9 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
     Parameters
     ----------
     kind : str
-        ``basin`` (grid file, ``field`` in :data:`~eosfast.defaults.BASIN_FIELDS`),
+        ``basin`` (grid file, ``field`` in :data:`~eosfast.defaults.BASIN_FIELDS`;
+        or a refined file, ``status`` only, drawn from the raster of its
+        deepest level with at most :data:`REFINED_POINTS` points per axis),
         ``concentration`` (grid file), ``bifurcation``, ``trajectory``, or
         ``adaptivity`` (a grid file with several step sizes, using the init
         nearest ``(x0, y0)``, or a bifurcation file recorded with
@@ -58,7 +60,10 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
                            f"{' or '.join(SOURCES[kind])} files")
     if kind == "basin":
         fig = new_figure(7.5 if field != "steps" else 8.5, 6)
-        r = read_grid(path, eta, fields=_basin_fields(field))
+        if found == "eosfast.refined":
+            r = _refined_raster(path, field, eta)
+        else:
+            r = read_grid(path, eta, fields=_basin_fields(field))
         _refuse_pending(r, path)
         basins.basin(fig.subplots(), r, field, eta=eta, band=band)
     elif kind == "concentration":
@@ -99,6 +104,24 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
                               np.where(b.period == 1, Status.CONVERGED, Status.BOUNDED))
             ax.set_title(f"{b.model} from ({b.x0:g}, {b.y0:g}): final sharpness", fontsize=10)
     return save(fig, image, dpi=dpi, force=force, reads=[path])
+
+
+#: A refined file is drawn from its deepest level with at most this many points per axis.
+REFINED_POINTS = 4097
+
+
+def _refined_raster(path, field: str, eta: float | None):
+    """The outcome raster of a refined file to draw (no point is recomputed)."""
+    from ..refine import lattice_points, read_refined
+
+    if field != "status":
+        raise EosfastError(f"{path} is a refined map: it draws --field status only")
+    r = read_refined(path)
+    if eta is not None and not np.isclose(eta, r.spec.eta, rtol=1e-12, atol=0.0):
+        raise EosfastError(f"{path} holds eta={r.spec.eta:g}, not {eta:g}")
+    level = max([k for k in range(r.levels + 1)
+                 if lattice_points(r.spec.base, k) <= REFINED_POINTS] or [0])
+    return r.raster(level)
 
 
 def _basin_fields(field: str) -> list[str]:
