@@ -71,6 +71,7 @@ import numpy as np
 
 from . import defaults, validate
 from .errors import EosfastError, Interrupted, InvalidArgument
+from .result import Result, percent
 from .status import Status
 from .store.layouts import GRID_FIELDS
 
@@ -246,11 +247,6 @@ class PointStore:
             hash_insert(self._table, self._keys, self.n, need, self._bits)
         self.n = need
         self._ranges[origin][1] = need
-
-    def nbytes(self) -> int:
-        """Memory held (arrays and hash table)."""
-        return (self._keys.nbytes + self._table.nbytes
-                + sum(v.nbytes for v in self._fields.values()))
 
 
 def _grow(a: np.ndarray, cap: int) -> np.ndarray:
@@ -639,21 +635,25 @@ class RefinedLattice:
 
     def _level_boundary(self, level: int, split, points: bool = True):
         """One pass over a level's complete cells: the cells with differing corners
-        (sorted keys) and, with ``points``, the lattice points at an end of a
-        differing edge (sorted unique point keys)."""
-        cells, pts = [], []
+        (sorted keys) and, with ``points``, the keys of the lattice points at an
+        end of a differing edge (sorted; marked by row, so memory stays at a
+        byte a point)."""
+        cells = []
+        marked = np.zeros(self.store.n if points else 0, dtype=bool)
+        status = self.store.field("status")
         for ck in self.complete_cells(level):
-            corner = self.corner_keys(ck, level)
-            side = split(self.store.field("status")[self.store.lookup(corner)])
+            rows = self.store.lookup(self.corner_keys(ck, level))
+            side = split(status[rows])
             mixed = side.any(axis=0) & ~side.all(axis=0)
             cells.append(ck[mixed])
             if points:
-                corner, side = corner[:, mixed], side[:, mixed]
+                rows, side = rows[:, mixed], side[:, mixed]
                 for a, b in ((0, 1), (2, 3), (0, 2), (1, 3)):  # the four edges
                     d = side[a] != side[b]
-                    pts += [corner[a][d], corner[b][d]]
+                    marked[rows[a][d]] = True
+                    marked[rows[b][d]] = True
         cells = np.sort(np.concatenate(cells)) if cells else np.empty(0, np.int64)
-        return cells, (_unique(np.concatenate(pts)) if pts else np.empty(0, np.int64))
+        return cells, (np.sort(self.store.keys[marked]) if points else None)
 
     def box_counts(self, split: Callable[[np.ndarray], np.ndarray],
                    mixed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -679,14 +679,15 @@ class RefinedLattice:
         cy, cx = np.divmod(ck, ncx)
         top = max(self.ncy0 << self.levels, self.ncx0 << self.levels)
         sizes, counts = [], []
-        s, j = 1, 0
-        while True:
+        s = 1
+        while True:  # each size's boxes are the parents of the last size's
             sizes.append(s)
-            counts.append(int(_unique((cy >> j) * (ncx + 1) + (cx >> j)).size)
-                          if ck.size else 0)
+            counts.append(int(cy.size))
             if s >= top:
                 break
-            s, j = 2 * s, j + 1
+            k = _unique((cy >> 1) * (ncx + 1) + (cx >> 1))
+            cy, cx = np.divmod(k, ncx + 1)
+            s *= 2
         return np.array(sizes, dtype=np.int64), np.array(counts, dtype=np.int64)
 
     def uncertain_fractions(self, split: Callable[[np.ndarray], np.ndarray],
@@ -853,8 +854,8 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     return (0.0 if k == 0 else max(0.0, c - h)), (1.0 if k == n else min(1.0, c + h))
 
 
-@dataclass
-class Verification:
+@dataclass(repr=False)
+class Verification(Result):
     """Recomputed points of uncomputed lattice sites: how often the raster rule was wrong.
 
     Attributes
@@ -897,6 +898,7 @@ class Verification:
         return wilson_interval(self.mismatches, self.points)
 
     def summary(self) -> str:
+        """One line: mismatches, rate and its 95% interval."""
         if not self.points:
             return "not verified (--verify K recomputes K uncomputed points)"
         lo, hi = self.interval
@@ -1077,7 +1079,7 @@ def make_refine_spec(model: str = defaults.MODEL, base: int = defaults.REFINE_BA
 
 
 @dataclass(repr=False)
-class RefinedResult:
+class RefinedResult(Result):
     """A refined basin map in memory (from :func:`refine` or :func:`read_refined`).
 
     Attributes
@@ -1100,9 +1102,6 @@ class RefinedResult:
     seconds: float = 0.0
     level_points: list[int] = field(default_factory=list)
     planned_levels: int | None = None
-
-    def __repr__(self) -> str:
-        return f"<RefinedResult: {self.summary()}>"
 
     @property
     def levels(self) -> int:
@@ -1183,14 +1182,8 @@ class RefinedResult:
                           sharpness=None, loss=None, x=None, y=None,
                           params={**self.spec.params(), "level": level})
 
-    def level_of(self, points: int) -> int:
-        """The coarsest level with at least ``points`` points per axis (else the finest)."""
-        for level in range(self.levels + 1):
-            if lattice_points(self.spec.base, level) >= points:
-                return level
-        return self.levels
-
     def summary(self) -> str:
+        """One line: window, levels, points computed, verification."""
         s = self.spec
         n = s.finest
         where = f"{self.path}: " if self.path else ""
@@ -1200,13 +1193,11 @@ class RefinedResult:
         part = (f" (interrupted: {s.levels} of {planned} levels done)"
                 if planned is not None and planned > s.levels else "")
         return (f"{where}{s.model}, eta {s.eta:g}, base {s.base}^2 -> {n}^2 ({s.levels} "
-                f"levels{part}), {self.points} points computed ({_pct(self.points, n * n)} "
-                f"of the finest lattice); {ver}")
+                f"level{'s' if s.levels != 1 else ''}{part}), {self.points} points computed "
+                f"({_pct(self.points, n * n)} of the finest lattice); {ver}")
 
 
 def _pct(a: int, b: int) -> str:
-    from .result import percent
-
     return percent(a, b)
 
 
@@ -1326,15 +1317,25 @@ def _refine_in_memory(spec: RefineSpec, threads: int, progress) -> RefinedResult
                          [s.points for s in lat.stats])
 
 
-def read_refined(path) -> RefinedResult:
+def read_refined(path, levels: int | None = None) -> RefinedResult:
     """Load a refined file (:func:`refine` with ``out=``) into memory.
+
+    Parameters
+    ----------
+    path : path-like
+    levels : int, optional
+        Read only the first ``levels`` levels: the refined map a run with
+        that many levels would have made (the rule's result after each level
+        is the rule's result for that many levels), at a fraction of the
+        memory. Default: every level the file holds.
 
     Returns
     -------
     RefinedResult
-        With ``.raster(level, window)``, the verification the file records,
-        and the computed points (``.lattice.store``). A ``.part`` of an
-        interrupted run reads as far as its finished levels.
+        With ``.raster(level, window)``, the verification the file records
+        (when every level is read), and the computed points
+        (``.lattice.store``). A ``.part`` of an interrupted run reads as far as
+        its finished levels.
     """
     from .store import refinefile as rf
     from .store.h5 import regular_file
@@ -1344,15 +1345,17 @@ def read_refined(path) -> RefinedResult:
         spec = spec_from_params(read_params_checked(f, path), path)
         done = rf.levels_done(f)
         planned = spec.levels
-        if done < planned:  # an interrupted run: a refined map of the levels it has
-            spec = replace(spec, levels=done)
+        use = done if levels is None else min(done, validate.integer("levels", levels, lo=0))
+        if use < planned:  # fewer levels: a refined map of the levels read
+            spec = replace(spec, levels=use)
         base_grid = _read_base(f, spec)
         lat = new_lattice(spec, base_grid)
-        lat.store.reserve(lat.store.n + sum(rf.level_size(f, k) for k in range(1, done + 1)))
+        lat.store.reserve(lat.store.n + sum(rf.level_size(f, k) for k in range(1, use + 1)))
         counts = [_load_level(lat, rf.read_level(f, level), level)
-                  for level in range(1, done + 1)]
-        ver = _verification(rf.read_verify(f)) if done == planned else None
-    return RefinedResult(spec, lat, base_grid, ver, path, 0.0, counts, planned)
+                  for level in range(1, use + 1)]
+        ver = _verification(rf.read_verify(f)) if use == planned else None
+    return RefinedResult(spec, lat, base_grid, ver, path, 0.0, counts,
+                         planned if done < planned else None)
 
 
 def read_params_checked(f, path) -> dict:
@@ -1428,7 +1431,7 @@ def _verification(data: Mapping | None) -> Verification | None:
 
 
 @dataclass(repr=False)
-class RefineRun:
+class RefineRun(Result):
     """Summary of a refinement written to a file (what ``refine(out=...)`` returns).
 
     Attributes
@@ -1457,9 +1460,6 @@ class RefineRun:
     seconds: float
     verification: Verification | None
 
-    def __repr__(self) -> str:
-        return f"<RefineRun: {self.summary()}>"
-
     def summary(self) -> str:
         """The one-line summary the command prints."""
         s = self.spec
@@ -1470,7 +1470,8 @@ class RefineRun:
                  f"verification included)" if self.computed else "nothing left to compute")
         per = " + ".join(str(p) for p in [s.base * s.base, *self.level_points])
         return (f"{self.path}: {s.model}, eta {s.eta:g}, base {s.base}^2 -> {n}^2 "
-                f"({s.levels} levels, halo {s.halo}): {self.points} points = {per} "
+                f"({s.levels} level{'s' if s.levels != 1 else ''}, halo {s.halo}): "
+                f"{self.points} points = {per} "
                 f"({_pct(self.points, n * n)} of the finest lattice) {speed}; {ver}")
 
 

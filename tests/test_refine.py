@@ -426,6 +426,17 @@ def test_resume_recomputes_a_damaged_level(tmp_path):
         assert np.array_equal(a[name], b[name], equal_nan=True), name
 
 
+def test_reading_fewer_levels_gives_the_map_of_fewer_levels(tmp_path):
+    kw = dict(steps=2000, verify=0, **FRINGE)
+    path = tmp_path / "r.h5"
+    eosfast.refine(base=17, levels=3, out=path, **kw)
+    two = eosfast.read_refined(path, levels=2)
+    fresh = eosfast.refine(base=17, levels=2, **kw)
+    assert two.levels == 2 and "interrupted" not in two.summary()
+    assert np.array_equal(np.sort(two.lattice.store.keys), np.sort(fresh.lattice.store.keys))
+    assert np.array_equal(two.raster().status, fresh.raster().status)
+
+
 def test_resume_refuses_other_parameters(tmp_path):
     path = tmp_path / "r.h5"
     eosfast.refine(base=17, levels=1, steps=500, verify=0, out=path)

@@ -106,8 +106,10 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
     return save(fig, image, dpi=dpi, force=force, reads=[path])
 
 
-#: A refined file is drawn from its deepest level with at most this many points per axis.
+#: A refined file is drawn from its deepest level with at most this many points per axis
+#: (the levels below it are not read).
 REFINED_POINTS = 4097
+REFINED_LEVELS_MAX = 32
 
 
 def _refined_raster(path, field: str, eta: float | None):
@@ -116,12 +118,12 @@ def _refined_raster(path, field: str, eta: float | None):
 
     if field != "status":
         raise EosfastError(f"{path} is a refined map: it draws --field status only")
-    r = read_refined(path)
-    if eta is not None and not np.isclose(eta, r.spec.eta, rtol=1e-12, atol=0.0):
-        raise EosfastError(f"{path} holds eta={r.spec.eta:g}, not {eta:g}")
-    level = max([k for k in range(r.levels + 1)
-                 if lattice_points(r.spec.base, k) <= REFINED_POINTS] or [0])
-    return r.raster(level)
+    head = read_refined(path, levels=0)
+    if eta is not None and not np.isclose(eta, head.spec.eta, rtol=1e-12, atol=0.0):
+        raise EosfastError(f"{path} holds eta={head.spec.eta:g}, not {eta:g}")
+    level = max(k for k in range(REFINED_LEVELS_MAX)
+                if k == 0 or lattice_points(head.spec.base, k) <= REFINED_POINTS)
+    return read_refined(path, levels=level).raster()
 
 
 def _basin_fields(field: str) -> list[str]:
