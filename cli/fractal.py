@@ -35,14 +35,17 @@ def fractal(path, eta, as_json, plot_path, split, classes, fit, entropy_box, rad
     """Box-counting dimension, uncertainty exponent and basin entropy of PATH.
 
     Measures the converge/diverge boundary of one eta slice of a grid file
-    (status -1 against the rest; see eosfast.fractal for every definition).
-    Says when box counting and the uncertainty exponent disagree, or when the
-    local slopes drift across the fit range (no single power law).
+    (status -1 against the rest; see eosfast.fractal for every definition),
+    or of a refined file over every octave from its base grid to its finest
+    level (box sizes in finest spacings). Says when box counting and the
+    uncertainty exponent disagree, or when the local slopes drift across the
+    fit range (no single power law).
     """
-    from eosfast.fractal import analyze, load_slice
+    from eosfast.fractal import analyze_file
 
-    result = analyze(load_slice(path, eta), split=split, classes=classes,
-                     fit=tuple(fit) if fit else None, entropy_box=entropy_box, radius=radius)
+    result = analyze_file(path, eta, split=split, classes=classes,
+                          fit=tuple(fit) if fit else None, entropy_box=entropy_box,
+                          radius=radius)
     if plot_path:
         _plot(result, plot_path, path)
     if as_json:

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "zoom": ("zoom", "zoom", "Nested grids toward a point."),
     "nets": ("nets", "nets", "Full-batch GD on small networks (paper Fig. 1)."),
     "models": ("models", "models", "Every model with its formula and source."),
+    "refine": ("refine", "refine", "A basin map refined where the outcome changes."),
 }
 
 

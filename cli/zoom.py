@@ -45,9 +45,12 @@ from .common import model_options, progress_reporter, quiet_option
               help="Continue an interrupted zoom of the same parameters (its finished levels "
                    "are verified and kept).")
 @click.option("--threads", type=int, default=None, help="Threads (default: all cores).")
+@click.option("--from", "source", default=None, metavar="REFINED",
+              help="Draw every level from a refined file (eosfast refine) instead of "
+                   "computing grids; its model, eta and stopping rules apply.")
 @quiet_option
 def zoom(model, model_params, center, width, magnification, levels, res, eta, steps, tol, escape,
-         track, out, filmstrip, animation, no_images, force, resume, threads, quiet):
+         track, out, filmstrip, animation, no_images, force, resume, threads, source, quiet):
     """Nested grids toward a point, each measured for fractality.
 
     Level k is a RES x RES grid on the square of side WIDTH / MAGNIFICATION^k
@@ -68,7 +71,7 @@ def zoom(model, model_params, center, width, magnification, levels, res, eta, st
                           out=out, force=force, resume=resume,
                           filmstrip=None if no_images else filmstrip,
                           animation=None if no_images else animation, track=track,
-                          threads=threads, progress=progress,
+                          threads=threads, source=source, progress=progress,
                           model_params=model_params or None)
     for w in caught:
         click.echo(f"eosfast: warning: {w.message}", err=True)

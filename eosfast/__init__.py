@@ -9,10 +9,11 @@ and pandas read, and analysis modules measure basins, orbits and fractals.
 Entry points (each loaded on first use, so ``import eosfast`` is instant):
 
 - computing: :func:`grid`, :func:`trajectory`, :func:`bifurcation`,
-  :func:`adaptivity`, :func:`zoom`, :func:`run_nets`;
+  :func:`adaptivity`, :func:`zoom`, :func:`refine`, :func:`run_nets`;
 - reading: :func:`read_grid`, :func:`read_frame`, :func:`info`,
   :func:`read_trajectory`, :func:`read_bifurcation`, :func:`read_zoom`,
-  :func:`read_nets`; writing other formats: :func:`export` (Parquet, netCDF-4);
+  :func:`read_refined`, :func:`read_nets`; writing other formats: :func:`export`
+  (Parquet, netCDF-4);
 - models and measures: :data:`MODELS`, :func:`get_model`,
   :meth:`Model.from_expression` (any loss ``L(x, y)``), :func:`sharpness`,
   :func:`loss`, :func:`eos_minimum`;
@@ -59,6 +60,7 @@ _EXPORTS: dict[str, str] = {
     "periodic_orbit": "cycles", "period_doublings": "cycles",
     "zoom": "zoom", "read_zoom": "zoom",
     "run_nets": "nets", "read_nets": "nets", "late_pca": "nets",
+    "refine": "refine", "read_refined": "refine", "RefinedResult": "refine",
 }
 
 #: Submodules reachable as attributes (``eosfast.fractal.analyze``).
@@ -66,7 +68,7 @@ _SUBMODULES = ("fractal", "plots", "figures", "lyapunov", "cycles", "store", "va
                "kernels", "executors", "tiles", "models", "readers", "zoom", "nets",
                "trajectory", "bifurcation", "adaptivity", "defaults", "status", "measures",
                "result", "distributed", "bench", "frame", "progress", "expression", "registry",
-               "codegen")
+               "codegen", "refine")
 
 __all__ = ["__version__", "EosfastError", "InvalidArgument", "Interrupted", *_EXPORTS]
 

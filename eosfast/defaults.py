@@ -67,6 +67,23 @@ ZOOM_LEVELS = 6
 ZOOM_RES = 1024
 ZOOM_MIN_RES = 64
 
+# ---------------------------------------------------------------- refine
+
+#: Base grid points per axis and levels of ``eosfast refine`` (level L is the
+#: lattice of (base - 1) * 2**L + 1 points per axis: 4097 with these).
+REFINE_BASE = 1025
+REFINE_LEVELS = 2
+#: Cells around a flagged cell that are refined too (see eosfast.refine: with
+#: 2 rather than 1 the raster missed 5x fewer points on dense 4097^2 checks).
+REFINE_HALO = 2
+#: Escape-step difference that flags a cell whose corners all diverge
+#: (eosfast.refine.gd_flag); None turns it off.
+REFINE_CONTRAST = 3
+#: Uncomputed points recomputed to estimate how often the raster rule is wrong.
+REFINE_VERIFY = 10000
+REFINE_MAX_LEVELS = 24
+REFINE_MAX_HALO = 16
+
 # ---------------------------------------------------------------- plots, fractal
 
 #: Fields ``eosfast plot basin`` draws.

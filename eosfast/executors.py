@@ -52,7 +52,8 @@ class ThreadExecutor:
                     break
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
+                # in the order submitted: with one thread, tiles come out in order
+                for fut in sorted(done, key=pending.__getitem__):
                     index = pending.pop(fut)
                     for nxt in queue:
                         pending[pool.submit(tile_job, spec.tile_task(nxt), chunk)] = nxt

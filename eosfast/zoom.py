@@ -196,7 +196,7 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
          out: str | os.PathLike | None = None, force: bool = False, resume: bool = False,
          filmstrip: str | os.PathLike | None = None,
          animation: str | os.PathLike | None = None, track: bool = False,
-         threads: int | None = None,
+         threads: int | None = None, source: str | os.PathLike | None = None,
          progress: Callable[[int, int], None] | None = None,
          model_params: Mapping[str, float] | Iterable[str] | None = None) -> ZoomResult:
     """Compute nested grids toward a point, each measured for fractality.
@@ -236,6 +236,13 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
         centre slightly off it.
     threads : int, optional
         Threads of each grid.
+    source : path-like, optional
+        A refined file (:func:`eosfast.refine`): draw every level from it
+        instead of computing grids (its model, eta, steps, tol and escape
+        replace the arguments). Level ``k`` is the raster of the window at the
+        coarsest of the file's lattices with at least ``res`` points across
+        it (the finest, with a :class:`ZoomPrecisionWarning`, when none has);
+        the window must lie inside the file's.
     progress : callable, optional
         Called as ``progress(done, total)``: each level and each image is
         1000 units (``info["what"]`` says which, :mod:`eosfast.progress`), so
@@ -257,6 +264,13 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
     from .grid import grid
     from .models import get_model
 
+    refined = None
+    if source is not None:
+        from .refine import read_refined
+
+        refined = read_refined(validate.path("source", source))
+        s = refined.spec
+        model, eta, steps, tol, escape = s.model, s.eta, s.steps, s.tol, s.escape
     m = get_model(model, model_params)
     model, model_params = m.spec.model, m.spec.param_dict()
     center = validate.pair("center", center, ordered=False)
@@ -300,6 +314,8 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
     params = {"model": model, "model_params": model_params, "center": list(center), "width": width,
               "magnification": magnification, "levels": levels, "res": res, "eta": eta,
               "steps": steps, "tol": tol, "escape": escape, "track": bool(track)}
+    if refined is not None:
+        params["source"] = str(source)
     result = ZoomResult(model=model, eta=float(eta), center=center, width=width,
                         magnification=magnification, res=res, levels=[], params=params)
     with ExitStack() as stack:
@@ -342,8 +358,11 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
                 level = kept.get(k)
                 if level is None or level.x_range != xr or level.y_range != yr \
                         or level.center != c:
-                    g = grid(m, res, x_range=xr, y_range=yr, eta=float(eta), steps=steps,
-                             tol=tol, escape=escape, threads=threads, progress=tick)
+                    if refined is not None:
+                        g = _refined_level(refined, xr, yr, res, k)
+                    else:
+                        g = grid(m, res, x_range=xr, y_range=yr, eta=float(eta), steps=steps,
+                                 tol=tol, escape=escape, threads=threads, progress=tick)
                     level = ZoomLevel(index=k, x_range=xr, y_range=yr, center=c,
                                       zoom=magnification**k, x0=g.x0, y0=g.y0,
                                       status=g.status[0], steps=g.steps[0], ulps_per_pixel=ulps,
@@ -463,6 +482,35 @@ def _level(model: str, eta: float, head: dict, x0, y0, status, steps) -> ZoomLev
     gr = GridResult(model=model, eta=np.array([eta]), y0=y0, x0=x0, status=status[None],
                     steps=steps[None], period=None, sharpness=None, loss=None, x=None, y=None)
     return ZoomLevel(x0=x0, y0=y0, status=status, steps=steps, fractal=analyze(gr), **head)
+
+
+def _refined_level(refined, xr, yr, res: int, k: int):
+    """Zoom level ``k`` drawn from a refined map (its raster; nothing is recomputed)."""
+    (xa, xb), (ya, yb) = refined.spec.x_range, refined.spec.y_range
+    # a window is centre -+ width/2, rounded: allow it to pass the ends by a
+    # fraction of the finest spacing (only lattice points inside are drawn)
+    tol = 0.25 * max(xb - xa, yb - ya) / (refined.spec.finest - 1)
+    if xr[0] < xa - tol or xr[1] > xb + tol or yr[0] < ya - tol or yr[1] > yb + tol:
+        raise EosfastError(f"zoom level {k}'s window x [{xr[0]:.17g}, {xr[1]:.17g}] y "
+                           f"[{yr[0]:.17g}, {yr[1]:.17g}] leaves the refined file's "
+                           f"[{xa:g}, {xb:g}] x [{ya:g}, {yb:g}]")
+    # lattice points across the window's narrower side, per level
+    spacing = max((xb - xa), (yb - ya)) / (refined.spec.base - 1)
+    width = min(xr[1] - xr[0], yr[1] - yr[0])
+    level = next((lv for lv in range(refined.levels + 1) if width / (spacing / 2**lv) >= res),
+                 None)
+    if level is None:
+        level = refined.levels
+        across = int(width / (spacing / 2**level)) + 1
+        if across < defaults.ZOOM_MIN_RES:
+            raise EosfastError(f"zoom level {k}: the refined file's finest lattice has only "
+                               f"{across} points across the window (at least "
+                               f"{defaults.ZOOM_MIN_RES} needed); use fewer levels or a "
+                               "file with more")
+        warnings.warn(f"zoom level {k}: the refined file's finest lattice has only {across} "
+                      f"points across the window, fewer than {res}", ZoomPrecisionWarning,
+                      stacklevel=3)
+    return refined.raster(level, window=(xr, yr), steps=True)
 
 
 def _level_progress(progress, k: int, levels: int, parts: int):

@@ -110,6 +110,7 @@ def _commands():
 #: command -> the API function it calls
 API = {"grid": "eosfast.grid:grid", "trajectory": "eosfast.trajectory:trajectory",
        "bifurcation": "eosfast.bifurcation:bifurcation", "zoom": "eosfast.zoom:zoom",
+       "refine": "eosfast.refine:refine",
        "bench": "eosfast.bench:bench"}
 
 

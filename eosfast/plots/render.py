@@ -17,7 +17,7 @@ from ..validate import show
 from .base import image_format, new_figure, save
 
 #: Plot kind -> the file kinds it draws.
-SOURCES = {"basin": ("eosfast.grid",), "concentration": ("eosfast.grid",),
+SOURCES = {"basin": ("eosfast.grid", "eosfast.refined"), "concentration": ("eosfast.grid",),
            "bifurcation": ("eosfast.bifurcation",), "trajectory": ("eosfast.trajectory",),
            "adaptivity": ("eosfast.grid", "eosfast.bifurcation")}
 
@@ -31,7 +31,9 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
     Parameters
     ----------
     kind : str
-        ``basin`` (grid file, ``field`` in :data:`~eosfast.defaults.BASIN_FIELDS`),
+        ``basin`` (grid file, ``field`` in :data:`~eosfast.defaults.BASIN_FIELDS`;
+        or a refined file, ``status`` only, drawn from the raster of its
+        deepest level with at most :data:`REFINED_POINTS` points per axis),
         ``concentration`` (grid file), ``bifurcation``, ``trajectory``, or
         ``adaptivity`` (a grid file with several step sizes, using the init
         nearest ``(x0, y0)``, by default one whose runs converge:
@@ -70,10 +72,13 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
     if kind == "basin":
         width = 7.5 if field != "steps" else 8.5
         fig = new_figure(width, 6)
-        # no more points than the image has pixels: a 4096^2 file is read
-        # strided (chunk by chunk inside HDF5), never whole
-        r = read_grid(path, eta, fields=_basin_fields(field),
-                      stride=_picture_stride(path, int(width * dpi)))
+        if found == "eosfast.refined":
+            r = _refined_raster(path, field, eta)
+        else:
+            # no more points than the image has pixels: a 4096^2 file is read
+            # strided (chunk by chunk inside HDF5), never whole
+            r = read_grid(path, eta, fields=_basin_fields(field),
+                          stride=_picture_stride(path, int(width * dpi)))
         _refuse_pending(r, path)
         basins.basin(fig.subplots(), r, field, eta=eta, band=band)
     elif kind == "concentration":
@@ -121,6 +126,26 @@ def _picture_stride(path, pixels: int) -> tuple[int, int]:
 
     with open_grid(path) as f:
         return picture_stride(f["status"].shape[1:], pixels)
+
+
+#: A refined file is drawn from its deepest level with at most this many points per axis
+#: (the levels below it are not read).
+REFINED_POINTS = 4097
+REFINED_LEVELS_MAX = 32
+
+
+def _refined_raster(path, field: str, eta: float | None):
+    """The outcome raster of a refined file to draw (no point is recomputed)."""
+    from ..refine import lattice_points, read_refined
+
+    if field != "status":
+        raise EosfastError(f"{path} is a refined map: it draws --field status only")
+    head = read_refined(path, levels=0)
+    if eta is not None and not np.isclose(eta, head.spec.eta, rtol=1e-12, atol=0.0):
+        raise EosfastError(f"{path} holds eta={head.spec.eta:g}, not {eta:g}")
+    level = max(k for k in range(REFINED_LEVELS_MAX)
+                if k == 0 or lattice_points(head.spec.base, k) <= REFINED_POINTS)
+    return read_refined(path, levels=level).raster()
 
 
 def _basin_fields(field: str) -> list[str]:

@@ -141,7 +141,10 @@ def check_output(path: str | os.PathLike, *, force: bool = False, reads=()) -> P
 
 
 #: Kinds of run that ``--resume`` continues.
-RESUMABLE = ("eosfast.grid", "eosfast.zoom")
+RESUMABLE = ("eosfast.grid", "eosfast.zoom", "eosfast.refined")
+
+#: The command that writes each file kind (where its name is not the kind's).
+COMMANDS = {"eosfast.refined": "refine"}
 
 
 def describe_partial(part: Path) -> str:
@@ -157,7 +160,7 @@ def describe_partial(part: Path) -> str:
                 kind = f.attrs.get("kind", "")
                 kind = kind.decode() if isinstance(kind, bytes) else str(kind)
     if kind.startswith("eosfast."):
-        what = f"an interrupted `eosfast {kind.split('.', 1)[1]}` run"
+        what = f"an interrupted `eosfast {COMMANDS.get(kind, kind.split('.', 1)[1])}` run"
     else:
         what = "an interrupted run"
     if kind in RESUMABLE:
@@ -166,7 +169,7 @@ def describe_partial(part: Path) -> str:
     if kind.startswith("eosfast."):
         return f"{what}, which cannot be resumed: remove it, or replace it with --force"
     return (f"{what}: finish it by rerunning the command that started it with --resume "
-            "(grid and zoom can), or discard it with --force")
+            "(grid, zoom and refine can), or discard it with --force")
 
 
 class Output:

@@ -12,7 +12,7 @@ line instead of crashing later or, worse, being summarised as if valid.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -278,6 +278,55 @@ ZOOM = Layout(
     groups=(ZOOM_LEVEL_PREFIX, ZOOM_LEVEL),
 )
 
+_POINT = ("point",)
+
+#: The points one level of a refined map computed (:mod:`eosfast.refine`), in
+#: key order; ``ix, iy`` index that level's lattice (most are points of it that
+#: are not points of the level above; where the boundary was followed back into
+#: coarse cells, some lie on coarser lattices, whose points are points of this
+#: one too). Attributes: ``level``, ``nx``, ``ny`` (the lattice's points per
+#: axis), ``rounds``, ``seconds``.
+REFINED_LEVEL = Layout(
+    kind="eosfast.refined.level",
+    coords={"point": Var("i8", _POINT, "computed point (row)", "1")},
+    data={"ix": Var("i4", _POINT, "x0 index on this level's lattice: x0 = "
+                    "numpy.linspace(x_lo, x_hi, nx)[ix]", "1"),
+          "iy": Var("i4", _POINT, "y0 index on this level's lattice: y0 = "
+                    "numpy.linspace(y_lo, y_hi, ny)[iy]", "1"),
+          "status": _status_var(_POINT),
+          "steps": Var("i4", _POINT, GRID_FIELDS["steps"].long_name, "steps", -1)},
+    attrs={"level": "int", "nx": "int", "ny": "int"},
+)
+
+#: Uncomputed points of the finest lattice recomputed by ``--verify`` (group
+#: ``verify``): indices on the finest lattice, the computed outcome and the
+#: outcome the raster rule gave. Attributes: ``points``, ``mismatches``,
+#: ``rate``, ``ci_low``, ``ci_high`` (95% Wilson interval), ``uncomputed``, ``seed``.
+REFINED_VERIFY = Layout(
+    kind="eosfast.refined.verify",
+    coords={"point": Var("i8", _POINT, "sampled point", "1")},
+    data={"ix": Var("i4", _POINT, "x0 index on the finest lattice", "1"),
+          "iy": Var("i4", _POINT, "y0 index on the finest lattice", "1"),
+          "status": _status_var(_POINT),
+          "filled": replace(_status_var(_POINT), long_name="outcome the raster rule gives "
+                            "the point (the codes of status)")},
+    attrs={"points": "int", "mismatches": "int", "rate": "real", "ci_low": "real",
+           "ci_high": "real", "uncomputed": "int", "seed": "int"},
+)
+
+#: A refined basin map: the base grid exactly as a grid file holds it (root
+#: coordinates and arrays, one step size), then one group ``level_01``,
+#: ``level_02``, ... per level of refinement. ``levels_done`` counts the levels
+#: written (resume bookkeeping); ``complete`` is set after the last level and
+#: the verification.
+REFINED = Layout(
+    kind="eosfast.refined",
+    coords=GRID.coords,
+    data=GRID_FIELDS,
+    attrs={**GRID.attrs, "base": "int", "levels": "int", "levels_done": "int"},
+    groups=("level_", REFINED_LEVEL),
+)
+
 #: kind -> layout, for the opener.
 LAYOUTS: dict[str, Layout] = {lay.kind: lay for lay in (GRID, TRAJECTORY, BIFURCATION, NETS,
-                                                         ZOOM)}
+                                                         ZOOM, REFINED)}

@@ -1,0 +1,68 @@
+"""``eosfast refine``: a basin map refined where the outcome changes."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from eosfast import defaults as D
+
+from .common import progress_reporter, quiet_option
+
+
+@click.command("refine")
+@click.option("--model", default=D.MODEL, show_default=True,
+              help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
+@click.option("--base", type=int, default=D.REFINE_BASE, show_default=True,
+              help="Points per axis of the dense base grid.")
+@click.option("--levels", type=int, default=D.REFINE_LEVELS, show_default=True,
+              help="Levels of refinement: level L is the lattice of (base - 1) * 2^L + 1 "
+                   "points per axis.")
+@click.option("--x-range", nargs=2, type=float, default=D.X_RANGE, show_default=True,
+              metavar="LO HI", help="x0 range, ends included.")
+@click.option("--y-range", nargs=2, type=float, default=D.Y_RANGE, show_default=True,
+              metavar="LO HI", help="y0 range, ends included.")
+@click.option("--eta", type=float, default=D.ETA, show_default=True,
+              help="The step size (one per refined file).")
+@click.option("--steps", type=int, default=D.STEPS, show_default=True, help="Step cap.")
+@click.option("--tol", type=float, default=D.TOL, show_default=True,
+              help="Converged when |1 - P| < tol.")
+@click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
+              help="Diverged when |x| or |y| > escape or not finite.")
+@click.option("--halo", type=int, default=D.REFINE_HALO, show_default=True,
+              help="Cells around a flagged cell refined too (>= 1).")
+@click.option("--contrast", type=int, default=D.REFINE_CONTRAST, show_default=True,
+              help="Flag cells whose four corners diverge with escape steps differing by "
+                   "this much (0: outcomes only).")
+@click.option("--verify", type=int, default=D.REFINE_VERIFY, show_default=True,
+              metavar="K", help="Recompute K random uncomputed points and report how often "
+                                "the raster was wrong (0: skip).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the --verify sample.")
+@click.option("-o", "--out", default="refined.h5", show_default=True,
+              help="Output HDF5 file.")
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run of the same parameters.")
+@click.option("--threads", type=int, default=None, help="Threads (default: all cores).")
+@quiet_option
+def refine(model, base, levels, x_range, y_range, eta, steps, tol, escape, halo, contrast,
+           verify, seed, out, force, resume, threads, quiet):
+    """A dense base grid, then the midpoints of the cells near the basin boundary,
+    level by level, down to the lattice of a dense grid of (BASE - 1) * 2^LEVELS + 1
+    points per axis (every computed point bit-identical to that grid's).
+
+    Writes one HDF5 file (the base grid as in a grid file, then each level's
+    points); read it with eosfast.read_refined, draw it with `eosfast plot
+    basin`, measure it with `eosfast fractal`.
+    """
+    import eosfast
+
+    with progress_reporter("refine", quiet) as progress:
+        run = eosfast.refine(model, base, levels, x_range=x_range, y_range=y_range, eta=eta,
+                             steps=steps, tol=tol, escape=escape, halo=halo,
+                             contrast=None if contrast == 0 else contrast, verify=verify,
+                             seed=seed, out=out, force=force, resume=resume, threads=threads,
+                             progress=progress)
+    click.echo(run.summary())
+    sys.stdout.flush()

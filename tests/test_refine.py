@@ -1,0 +1,487 @@
+"""Adaptive refinement: exact lattices, the rule on known classifiers, files, resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+import eosfast
+from eosfast.fractal import box_counts
+from eosfast.refine import (
+    RefinedLattice,
+    gd_flag,
+    lattice_coords,
+    lattice_points,
+    refine_lattice,
+    wilson_interval,
+)
+from eosfast.status import Status
+
+FRINGE = dict(x_range=(3.0, 3.4), y_range=(0.1, 0.5))
+DIV, CONV = np.int8(Status.DIVERGED), np.int8(Status.CONVERGED)
+
+
+# ---------------------------------------------------------------- lattices
+
+
+@pytest.mark.parametrize("lo, hi", [(3.0, 3.4), (0.1, 0.5), (0.0, 4.0), (-2.7, 1e-3),
+                                    (1e-300, 3e-300), (-1e300, 1e300)])
+@pytest.mark.parametrize("base, level", [(33, 0), (33, 3), (1025, 2), (129, 5)])
+def test_lattice_coordinates_are_numpys_linspace_bit_for_bit(lo, hi, base, level):
+    n = lattice_points(base, level)
+    assert n == (base - 1) * 2**level + 1
+    dense = np.linspace(lo, hi, n)
+    mine = lattice_coords(lo, hi, n, np.arange(n))
+    assert np.array_equal(mine.view(np.int64), dense.view(np.int64))
+    # a point of level l is the even point of level l + 1: the same float64
+    finer = np.linspace(lo, hi, lattice_points(base, level + 1))
+    assert np.array_equal(finer[::2].view(np.int64), dense.view(np.int64))
+    # any index alone gives the same bits as the whole axis
+    idx = np.array([n - 1, 0, n // 3, n - 2])
+    assert np.array_equal(lattice_coords(lo, hi, n, idx), dense[idx])
+
+
+# ---------------------------------------------------------------- synthetic classifiers
+
+
+def _classifier(truth, base, levels):
+    """classify(ix, iy, level) of a function truth(x, y) -> status on [0, 1]^2."""
+    calls = []
+
+    def classify(ix, iy, level):
+        n = lattice_points(base, level) - 1
+        calls.append((level, ix.size))
+        st = truth(np.asarray(ix) / n, np.asarray(iy) / n).astype(np.int8)
+        return {"status": st}
+
+    classify.calls = calls
+    return classify
+
+
+def _dense_truth(truth, base, levels):
+    n = lattice_points(base, levels)
+    yy, xx = np.mgrid[0:n, 0:n] / (n - 1)
+    return truth(xx, yy).astype(np.int8)
+
+
+def disc(x, y):
+    return np.where((x - 0.43) ** 2 + (y - 0.52) ** 2 < 0.31 ** 2, CONV, DIV)
+
+
+def test_a_smooth_boundary_is_found_exactly_and_cheaply():
+    base, levels = 33, 4
+    classify = _classifier(disc, base, levels)
+    lat = refine_lattice(classify, base, levels, halo=1)
+    truth = _dense_truth(disc, base, levels)
+    assert np.array_equal(lat.raster(), truth)
+    # a curve: the points computed grow like 2**level, not 4**level
+    assert lat.store.n < 0.15 * truth.size
+    # every computed point was computed once
+    assert sum(c[1] for c in classify.calls) == lat.store.n
+    # coarser levels are the same rule on coarser lattices
+    for level in range(levels + 1):
+        s = 2 ** (levels - level)
+        assert np.array_equal(lat.raster(level), truth[::s, ::s])
+
+
+def _island(center, radius, background=CONV):
+    def truth(x, y):
+        inside = (x - center[0]) ** 2 + (y - center[1]) ** 2 < radius ** 2
+        return np.where(inside, DIV, background)
+    return truth
+
+
+def test_an_island_inside_one_base_cell_is_missed_but_verify_reports_it():
+    base, levels = 17, 3
+    # base cell (7, 7) spans [7/16, 8/16]: an island of radius 0.4 cells at its centre
+    truth = _island((7.5 / 16, 7.5 / 16), 0.4 / 16)
+    lat = refine_lattice(_classifier(truth, base, levels), base, levels, halo=1)
+    dense = _dense_truth(truth, base, levels)
+    assert lat.store.n == base * base  # no corner sees it: nothing refined
+    wrong = lat.raster() != dense
+    assert wrong.sum() > 0
+    from eosfast.refine import verify_lattice
+
+    ver = verify_lattice(lat, _classifier(truth, base, levels), 2000, seed=1)
+    true_rate = wrong.sum() / (dense.size - lat.store.n)
+    lo, hi = ver.interval
+    assert ver.mismatches > 0 and lo <= true_rate <= hi
+    # the wrong points are the island's, and verification found only them
+    bad = ver.status != ver.filled
+    assert np.all(dense[ver.iy[bad], ver.ix[bad]] == DIV)
+    assert np.all(ver.filled == CONV)
+
+
+def test_an_island_within_the_halo_of_a_boundary_is_caught():
+    base, levels = 17, 3
+
+    def truth(x, y):  # a straight boundary at x = 0.3, an island one cell to its right
+        out = np.where(x < 0.3, DIV, CONV)
+        island = (x - (0.3 + 1.5 / 16)) ** 2 + (y - 0.5) ** 2 < (0.3 / 16) ** 2
+        return np.where(island, DIV, out)
+
+    lat = refine_lattice(_classifier(truth, base, levels), base, levels, halo=2)
+    assert np.array_equal(lat.raster(), _dense_truth(truth, base, levels))
+
+
+def test_a_thin_filament_across_uniform_cells_is_followed_back():
+    """A line thinner than the base spacing that no base corner touches except one end."""
+    base, levels = 17, 4
+    h = 1 / 16
+
+    def truth(x, y):  # a strip of width h/6 along y = 0.5 + h/2 (between base rows),
+        # which reaches the base lattice only where it widens at x < 0.1
+        w = np.where(x < 0.1, 0.6 * h, h / 6)
+        return np.where(np.abs(y - (0.5 + h / 2)) < w, DIV, CONV)
+
+    classify = _classifier(truth, base, levels)
+    lat = refine_lattice(classify, base, levels, halo=1)
+    assert np.array_equal(lat.raster(), _dense_truth(truth, base, levels))
+
+
+def _invariants(lat: RefinedLattice):
+    """The two rules of eosfast.refine hold for every flagged complete cell."""
+    for level in range(lat.levels + 1):
+        for ck in lat.complete_cells(level):
+            f = lat.flagged(ck, level)
+            if not f.size:
+                continue
+            halo = lat._halo(f, level)
+            if level < lat.levels:
+                assert lat.refined(halo, level).all()
+            else:
+                assert lat.complete(halo, level).all()
+
+
+def test_the_rules_hold_and_the_result_does_not_depend_on_batching(monkeypatch):
+    base, levels = 17, 4
+    def wavy(x, y):
+        return np.where(y < 0.5 + 0.2 * np.sin(9 * x) * np.cos(5 * y), DIV, CONV)
+
+    a = refine_lattice(_classifier(wavy, base, levels), base, levels, halo=1)
+    _invariants(a)
+    import importlib
+
+    # one tiny batch of flagged cells a round
+    monkeypatch.setattr(importlib.import_module("eosfast.refine"), "ROUND_CELLS", 3)
+    b = refine_lattice(_classifier(wavy, base, levels), base, levels, halo=1)
+    assert np.array_equal(np.sort(a.store.keys), np.sort(b.store.keys))
+    assert np.array_equal(a.raster(), b.raster())
+
+
+def test_box_counts_from_the_levels_equal_box_counts_of_the_dense_raster():
+    base, levels = 17, 4
+
+    def wavy(x, y):
+        return np.where(np.sin(7 * x + 3 * np.sin(11 * y)) > 0.2, DIV, CONV)
+
+    lat = refine_lattice(_classifier(wavy, base, levels), base, levels, halo=1)
+    side = lambda s: s == DIV  # noqa: E731
+    sizes, counts = lat.box_counts(side)
+    dsizes, dcounts = box_counts(side(lat.raster()))
+    assert np.array_equal(sizes, dsizes) and np.array_equal(counts, dcounts)
+    assert counts[0] > 0
+
+
+# ---------------------------------------------------------------- GD against dense grids
+
+
+@pytest.fixture(scope="module")
+def fringe():
+    """A refined fringe (base 33, 2 levels) and the dense grid of its finest lattice."""
+    r = eosfast.refine(base=33, levels=2, steps=3000, verify=300, **FRINGE)
+    g = eosfast.grid(res=129, steps=3000, **FRINGE)
+    return r, g
+
+
+def test_every_computed_point_is_the_dense_grids_point(fringe):
+    r, g = fringe
+    lat = r.lattice
+    y, x = np.divmod(lat.store.keys, lat.nxf)
+    assert np.array_equal(lat.store.field("status"), g.status[0][y, x])
+    assert np.array_equal(lat.store.field("steps"), g.steps[0][y, x])
+    # the base grid is eosfast grid --res 33, every field
+    b = eosfast.grid(res=33, steps=3000, **FRINGE)
+    for name in ("status", "steps", "period", "sharpness", "loss", "x", "y"):
+        assert np.array_equal(getattr(r.base_grid, name), getattr(b, name), equal_nan=True)
+    # the raster's axes are the dense grid's, bit for bit
+    ras = r.raster()
+    assert np.array_equal(ras.x0, g.x0) and np.array_equal(ras.y0, g.y0)
+    assert (ras.status == g.status).mean() > 0.99
+    assert r.points < 0.75 * g.status.size
+
+
+def test_the_whole_window_agrees_with_the_dense_grid():
+    r = eosfast.refine(base=65, levels=2, steps=2000, verify=0)
+    g = eosfast.grid(res=257, steps=2000)
+    ras = r.raster()
+    assert (ras.status == g.status).mean() > 0.999
+    y, x = np.divmod(r.lattice.store.keys, r.lattice.nxf)
+    assert np.array_equal(r.lattice.store.field("steps"), g.steps[0][y, x])
+    assert r.points < 0.3 * g.status.size
+
+
+def test_rasters_of_windows_are_the_same_points_of_the_dense_grid(fringe):
+    r, g = fringe
+    full = r.raster()
+    for level in (0, 1, 2):
+        s = 2 ** (2 - level)
+        window = ((3.1, 3.25), (0.2, 0.31))
+        w = r.raster(level, window=window)
+        x0, y0 = g.x0[::s], g.y0[::s]
+        ix = np.flatnonzero((x0 >= 3.1) & (x0 <= 3.25))
+        iy = np.flatnonzero((y0 >= 0.2) & (y0 <= 0.31))
+        assert np.array_equal(w.x0, x0[ix]) and np.array_equal(w.y0, y0[iy])
+        assert np.array_equal(w.status[0], full.status[0][::s, ::s][np.ix_(iy, ix)])
+        dense = g.status[0][::s, ::s][np.ix_(iy, ix)]
+        assert (w.status[0] == dense).mean() > 0.98
+    base = r.raster(0)
+    assert np.array_equal(base.status, r.base_grid.status)
+
+
+def test_box_counts_and_uncertainty_from_levels_equal_the_dense_raster(fringe):
+    r, _ = fringe
+    lat = r.lattice
+    side = lambda s: s == DIV  # noqa: E731
+    raster = side(lat.raster())
+    sizes, counts = lat.box_counts(side)
+    dsizes, dcounts = box_counts(raster)
+    assert np.array_equal(sizes, dsizes) and np.array_equal(counts, dcounts)
+    n = raster.shape[0]
+    for border in (0, 8):
+        eps, frac = lat.uncertain_fractions(side, side(r.base_grid.status[0]), border)
+        assert eps[0] == 1 and eps.size >= 6
+        for e, f in zip(eps, frac, strict=True):
+            sub = raster[::e, ::e]
+            u = np.zeros(sub.shape, bool)
+            d = sub[:, 1:] != sub[:, :-1]
+            u[:, 1:] |= d
+            u[:, :-1] |= d
+            d = sub[1:] != sub[:-1]
+            u[1:] |= d
+            u[:-1] |= d
+            inside = (np.arange(sub.shape[0]) * e >= border) & \
+                (np.arange(sub.shape[0]) * e <= n - 1 - border)
+            assert f == u[inside][:, inside].mean(), (e, border)
+        if border == 0:  # eps = 1 scores every point, as the dense definition does
+            full = eosfast.fractal.uncertain_fraction(raster, np.array([1]))
+            assert frac[0] == pytest.approx(full[0], rel=0.02)
+    res = eosfast.fractal.analyze_refined(r)
+    assert res.box_sizes[-1] >= 128 and 1.0 < res.box_dimension < 2.0
+    assert np.array_equal(res.box_counts, dcounts)
+
+
+def test_verification_brackets_the_true_rate(fringe):
+    r, g = fringe
+    ver = r.verification
+    assert ver.points == 300
+    assert np.array_equal(ver.status, g.status[0][ver.iy, ver.ix])
+    assert np.all(r.lattice.store.lookup(ver.iy * r.lattice.nxf + ver.ix) < 0)
+    wrong = (r.raster().status != g.status).sum()
+    rate = wrong / (g.status.size - r.points)
+    lo, hi = ver.interval
+    assert lo <= rate <= hi
+
+
+def test_wilson_interval_matches_its_closed_form():
+    lo, hi = wilson_interval(0, 100)
+    assert lo == 0.0 and hi == pytest.approx(1.96 ** 2 / (100 + 1.96 ** 2), rel=1e-4)
+    lo, hi = wilson_interval(50, 100)
+    assert lo == pytest.approx(0.4038, abs=1e-4) and hi == pytest.approx(0.5962, abs=1e-4)
+
+
+def test_threads_do_not_change_anything():
+    a = eosfast.refine(base=33, levels=2, steps=2000, threads=1, verify=50, **FRINGE)
+    b = eosfast.refine(base=33, levels=2, steps=2000, threads=3, verify=50, **FRINGE)
+    assert np.array_equal(a.lattice.store.keys, b.lattice.store.keys)
+    assert np.array_equal(a.lattice.store.field("steps"), b.lattice.store.field("steps"))
+    assert np.array_equal(a.verification.iy, b.verification.iy)
+
+
+def test_gd_flag_uses_escape_contrast_only_for_diverging_cells():
+    st = np.array([[DIV, CONV, DIV], [DIV, CONV, DIV], [DIV, CONV, DIV], [DIV, CONV, CONV]])
+    steps = np.array([[3, 1900, 3], [9, 1990, 4], [3, 1900, 3], [3, 1900, 3]])
+    flagged = gd_flag(3)({"status": st, "steps": steps})
+    assert flagged.tolist() == [True, False, True]
+    assert gd_flag(None)({"status": st, "steps": steps}).tolist() == [False, False, True]
+
+
+# ---------------------------------------------------------------- files
+
+
+def _datasets(path):
+    out = {}
+    with h5py.File(path) as f:
+        f.visititems(lambda n, o: out.__setitem__(n, o[...]) if isinstance(o, h5py.Dataset)
+                     else None)
+    return out
+
+
+def test_file_round_trip_layout_and_readers(tmp_path, run_cli):
+    path = tmp_path / "r.h5"
+    code, out, err = run_cli("refine", "--base", "33", "--levels", "2", "--steps", "3000",
+                             "--x-range", "3.0", "3.4", "--y-range", "0.1", "0.5",
+                             "--verify", "200", "-o", path, "-q")
+    assert code == 0, err
+    assert out.count("\n") == 1 and "verify:" in out and "points" in out
+    mem = eosfast.refine(base=33, levels=2, steps=3000, verify=200, **FRINGE)
+    r = eosfast.read_refined(path)
+    assert np.array_equal(np.sort(r.lattice.store.keys), np.sort(mem.lattice.store.keys))
+    assert np.array_equal(r.raster().status, mem.raster().status)
+    assert r.verification.mismatches == mem.verification.mismatches
+    with h5py.File(path) as f:
+        assert f.attrs["kind"] == "eosfast.refined" and f.attrs["complete"] == 1
+        assert f["status"].shape == (1, 33, 33)
+        g = f["level_02"]
+        assert g["ix"].dtype == np.int32 and g["status"].dtype == np.int8
+        assert g["status"].fletcher32 and g["status"].compression == "gzip"
+        assert g.attrs["nx"] == 129
+        keys = g["iy"][:].astype(np.int64) * 129 + g["ix"][:]
+        assert np.all(np.diff(keys) > 0)
+        assert json.loads(f.attrs["params"])["halo"] == eosfast.defaults.REFINE_HALO
+        assert f["verify"].attrs["points"] == 200
+    # the root is the base grid: a grid reader sees it
+    xr = pytest.importorskip("xarray")
+    ds = xr.open_dataset(path, engine="h5netcdf")
+    assert ds["status"].dims == ("eta", "y0", "x0") and ds["status"].shape == (1, 33, 33)
+
+
+# The child runs the real command line and kills itself (SIGKILL: no clean-up at
+# all) or interrupts itself (SIGINT) as soon as the second level's first points
+# are computed, before that level is written.
+_CHILD = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from eosfast.refine import PointStore
+from eosfast.cli.main import main
+add = PointStore.add
+def add_then_signal(self, keys, values, origin):
+    add(self, keys, values, origin)
+    if origin == 2:
+        os.kill(os.getpid(), int(os.environ["SIG"]))
+PointStore.add = add_then_signal
+main(sys.argv[1:])
+"""
+
+
+def _args(out, *extra):
+    return ["refine", "--base", "33", "--levels", "3", "--steps", "3000", "--x-range", "3.0",
+            "3.4", "--y-range", "0.1", "0.5", "--verify", "100", "-o", str(out), "-q", *extra]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_resume_after_a_kill_mid_level_is_bit_identical(tmp_path, run_cli, sig):
+    ref = tmp_path / "ref.h5"
+    code, _, err = run_cli(*_args(ref))
+    assert code == 0, err
+    out = tmp_path / "r.h5"
+    p = subprocess.run([sys.executable, "-c", _CHILD, *_args(out)], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "SIG": str(int(sig))})
+    part = tmp_path / "r.h5.part"
+    assert not out.exists() and part.exists()
+    if sig == signal.SIGKILL:
+        assert p.returncode == -signal.SIGKILL
+    else:
+        assert p.returncode == 130 and "1 of 3 levels saved" in p.stderr
+        assert p.stderr.count("\n") == 1
+    with h5py.File(part) as f:
+        assert f.attrs["levels_done"] == 1 and "level_01" in f
+    partial = eosfast.read_refined(part)
+    assert partial.levels == 1 and "interrupted" in partial.summary()
+    code, _, err = run_cli(*_args(out))
+    assert code == 2 and "--resume" in err
+    code, stdout, err = run_cli(*_args(out, "--resume"))
+    assert code == 0, err
+    assert out.exists() and not part.exists()
+    a, b = _datasets(ref), _datasets(out)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert np.array_equal(a[name], b[name], equal_nan=True), name
+    code, stdout, err = run_cli(*_args(out, "--resume"))
+    assert code == 0 and "nothing left to compute" in stdout
+
+
+def test_resume_recomputes_a_damaged_level(tmp_path):
+    kw = dict(base=17, levels=2, steps=3000, verify=20, **FRINGE)
+    ref = tmp_path / "ref.h5"
+    eosfast.refine(out=ref, **kw)
+    part = tmp_path / "r.h5.part"
+    part.write_bytes(ref.read_bytes())
+    with h5py.File(part, "r+") as f:  # as if killed after level 2, before the verification
+        del f["verify"]
+        f.attrs["complete"] = np.int8(0)
+        offset = f["level_02"]["steps"].id.get_chunk_info(0).byte_offset
+    with open(part, "r+b") as fh:  # flip bytes inside level 2's first chunk
+        fh.seek(offset + 8)
+        fh.write(b"\xff\x00\xff\x00")
+    run = eosfast.refine(out=tmp_path / "r.h5", resume=True, **kw)
+    assert run.level_points == eosfast.read_refined(ref).level_points
+    a, b = _datasets(ref), _datasets(tmp_path / "r.h5")
+    for name in a:
+        assert np.array_equal(a[name], b[name], equal_nan=True), name
+
+
+def test_reading_fewer_levels_gives_the_map_of_fewer_levels(tmp_path):
+    kw = dict(steps=2000, verify=0, **FRINGE)
+    path = tmp_path / "r.h5"
+    eosfast.refine(base=17, levels=3, out=path, **kw)
+    two = eosfast.read_refined(path, levels=2)
+    fresh = eosfast.refine(base=17, levels=2, **kw)
+    assert two.levels == 2 and "interrupted" not in two.summary()
+    assert np.array_equal(np.sort(two.lattice.store.keys), np.sort(fresh.lattice.store.keys))
+    assert np.array_equal(two.raster().status, fresh.raster().status)
+
+
+def test_resume_refuses_other_parameters(tmp_path):
+    path = tmp_path / "r.h5"
+    eosfast.refine(base=17, levels=1, steps=500, verify=0, out=path)
+    with pytest.raises(eosfast.EosfastError, match="other parameters"):
+        eosfast.refine(base=17, levels=2, steps=500, verify=0, out=path, resume=True)
+    with pytest.raises(eosfast.EosfastError, match="exists"):
+        eosfast.refine(base=17, levels=1, steps=500, verify=0, out=path)
+
+
+# ---------------------------------------------------------------- command line
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--base", "1"], "--base"), (["--levels", "-1"], "--levels"),
+    (["--halo", "0"], "--halo"), (["--eta", "0"], "--eta"),
+    (["--x-range", "1", "0"], "--x-range"), (["--verify", "-3"], "--verify"),
+    (["--base", "1025", "--levels", "24"], "2^30"), (["--model", "nosuch"], "nosuch"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, run_cli, args, words):
+    code, out, err = run_cli("refine", *args, "-o", tmp_path / "x.h5", "-q")
+    assert code == 2 and err.count("\n") == 1 and words in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_plot_zoom_and_fractal_draw_from_the_file(tmp_path, run_cli):
+    path = tmp_path / "r.h5"
+    eosfast.refine(base=33, levels=2, steps=3000, verify=0, out=path, **FRINGE)
+    code, out, err = run_cli("plot", "basin", path, "-o", tmp_path / "b.png")
+    assert code == 0 and (tmp_path / "b.png").stat().st_size > 1000, err
+    code, out, err = run_cli("plot", "basin", path, "-o", tmp_path / "c.png", "--field",
+                             "steps")
+    assert code == 2 and "status only" in err
+    code, out, err = run_cli("fractal", path, "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["refined"] and d["box_sizes"][-1] >= 128 and len(d["local_slopes"]) >= 7
+    for key in ("box_dimension", "box_dimension_err", "uncertainty_exponent",
+                "basin_entropy", "boundary_basin_entropy"):
+        assert key in d
+    z = eosfast.zoom(source=path, center=(3.2, 0.3), width=0.4, magnification=2.0, levels=2,
+                     res=64, out=tmp_path / "z.h5")
+    assert z.model == "zhu4" and z.params["source"] == str(path)
+    r = eosfast.read_refined(path)
+    lv = z.levels[1]
+    ras = r.raster(2, window=(lv.x_range, lv.y_range))
+    assert np.array_equal(lv.status, ras.status[0]) and np.array_equal(lv.x0, ras.x0)
+    with pytest.raises(eosfast.EosfastError, match="leaves"):
+        eosfast.zoom(source=path, center=(3.5, 0.3), width=0.4, levels=1, res=64)
