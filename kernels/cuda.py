@@ -352,7 +352,7 @@ class CudaKernels:
 
     def launch(self, arrays: dict, counter, steps: int, tol: float, escape: float,
                max_period: int, period_tol: float, stream=0, blocks: int | None = None,
-               threads: int = CUDA_BLOCK) -> None:
+               threads: int | None = None) -> None:
         """Queue the kernel on ``stream`` over device arrays (:data:`INPUTS`, :data:`OUTPUTS`).
 
         ``counter`` is a one-element int64 device array set to 0 (on the same
@@ -362,6 +362,10 @@ class CudaKernels:
         n = arrays["x0"].size
         if n == 0:
             return
+        if threads is None:
+            # the simulator runs every CUDA thread of a block as a Python thread:
+            # a few keep it quick (a block of 128 ran minutes on two busy cores)
+            threads = SIMULATED_BLOCK if simulated() else CUDA_BLOCK
         if blocks is None:
             blocks = launch_blocks(n, threads)
         self.grid[blocks, threads, stream](
@@ -373,6 +377,9 @@ class CudaKernels:
 
 #: Resident threads per streaming multiprocessor the launch aims at.
 THREADS_PER_SM = 2048
+
+#: Threads per block under numba-cuda's simulator (each is a Python thread).
+SIMULATED_BLOCK = 4
 
 
 def launch_blocks(n: int, threads: int = CUDA_BLOCK) -> int:
