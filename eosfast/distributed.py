@@ -64,12 +64,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import numpy as np
-
 from ._version import __version__
 from .errors import EosfastError
 from .models import ModelSpec
-from .tiles import GridSpec, load_kernels, tile_job
+from .tiles import GridSpec, TileStats, load_kernels, tile_job
 from .validate import cores as default_threads
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -371,22 +369,14 @@ def _warm_workers(client: Client, model: ModelSpec, private: bool) -> None:
 
 
 def run_batch(tasks: Sequence[tuple], chunk: tuple[int, int] | None
-              ) -> list[tuple[int, dict]]:
+              ) -> list[tuple[TileStats, tuple]]:
     """One dask task: :func:`eosfast.tiles.tile_job` for each of several tiles.
 
-    Encoded chunks come back as read-only uint8 arrays over the same memory
-    instead of ``bytes``: dask sends arrays as out-of-band buffers, while
-    ``bytes`` are copied into and out of the pickle stream (2 MB a tile, most
-    of it raw float chunks). h5py's ``write_direct_chunk`` takes either.
+    Encoded chunks are uint8 arrays (:func:`eosfast.store.gridfile.encode_tile`),
+    which dask sends as out-of-band buffers rather than through the pickle
+    stream (2 MB a tile, most of it raw float chunks).
     """
-    out = []
-    for task in tasks:
-        iterations, tiles = tile_job(task, chunk)
-        out.append((iterations, tuple(
-            {name: (np.frombuffer(v[0], np.uint8), v[1])
-             if isinstance(v, tuple) and isinstance(v[0], bytes) else v
-             for name, v in tile.items()} for tile in tiles)))
-    return out
+    return [tile_job(task, chunk) for task in tasks]
 
 
 def batch_size(ntiles: int, threads: int, tile_points: int) -> int:
@@ -510,8 +500,8 @@ def _run(target: Scheduler, threads_per_worker: int, spec: GridSpec, todo: list[
                                        "--resume") from None
                 raise  # an error in tile_job itself, after TASK_RETRIES: a bug
             refill()  # before the yields: workers keep busy while the client writes
-            for index, (iterations, payload) in zip(batches[b], results, strict=True):
-                yield index, iterations, payload
+            for index, (stats, payload) in zip(batches[b], results, strict=True):
+                yield index, stats, payload
     finally:
         # Closing the client releases its tasks on the scheduler (a remote
         # cluster stops computing tiles nobody will read). Every call has a

@@ -1,7 +1,7 @@
 """Where the tiles of a grid run: threads of this process, a dask cluster, or a GPU.
 
 An executor has one method, ``run(spec, todo, chunk)``: an iterator of
-``(tile index, iterations, payload)`` for every index of ``todo``, each
+``(tile index, stats, payload)`` for every index of ``todo``, each
 exactly once, in completion order, where ``payload`` is what
 :func:`eosfast.tiles.tile_job` returns for ``chunk``. Closing the iterator
 (an interrupt, an error in the writer) stops the work. The grid driver
@@ -16,11 +16,9 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from typing import Protocol
 
-import numpy as np
-
 from . import defaults, validate
 from .errors import InvalidArgument
-from .tiles import GridSpec, mirror_arrays, tile_job
+from .tiles import GridSpec, TileStats, mirror_arrays, tile_job
 
 
 class Executor(Protocol):
@@ -186,8 +184,7 @@ class CudaExecutor:
             shape = (ys.stop - ys.start, xs.stop - xs.start)
             arrays = {name: a[o:o + shape[0] * shape[1]].reshape(shape)
                       for name, a in out.items()}
-            tiles.append((index, int(arrays["steps"].sum(dtype=np.int64)), arrays,
-                          len(spec.covered(index)) == 2))
+            tiles.append((index, TileStats.of(arrays), arrays, len(spec.covered(index)) == 2))
         if chunk is None:
             # the buffers are reused after this batch: hand out copies
             for index, its, arrays, mirror in tiles:

@@ -29,6 +29,7 @@ from .executors import Executor, make_executor
 from .models import Model, get_model
 from .progress import notifier
 from .result import GridResult, GridRun
+from .status import OUTCOMES
 from .store.atomic import Output, check_folder
 from .store.layouts import GRID_DTYPES
 from .tiles import GridSpec, load_kernels
@@ -226,14 +227,14 @@ def _grid_in_memory(spec: GridSpec, executor: Executor, progress) -> GridResult:
     points = iterations = 0
     if progress:
         progress(0, total, info={"eta": float(spec.eta[0]), "points": 0, "iterations": 0})
-    for index, its, tiles in executor.run(spec, spec.sources(), None):
+    for index, stats, tiles in executor.run(spec, spec.sources(), None):
         for t, tile in zip(spec.covered(index), tiles, strict=True):
             e, ys, xs = spec.tile_slices(t)
             for name, a in tile.items():
                 arrays[name][e, ys, xs] = a
             ndone += 1
             points += (ys.stop - ys.start) * (xs.stop - xs.start)
-        iterations += its
+        iterations += stats.iterations
         if progress:
             progress(ndone, total, info={"eta": float(spec.eta[e]), "points": points,
                                          "iterations": iterations})
@@ -322,6 +323,8 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
 
     iterations = points = 0
     done = gridfile.done_tiles(f)
+    fresh = not done.any()  # then the outcome counts are the sum of the tiles'
+    counts = np.zeros(len(OUTCOMES), np.int64)
     todo = spec.sources(done)
     total = spec.ntiles
     gen = None
@@ -339,13 +342,14 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
             progress(int(done.sum()), total, info={"eta": float(spec.eta[first]), "points": 0,
                                                    "iterations": 0})
         gen = executor.run(spec, todo, spec.tile)
-        for index, its, tiles in gen:
+        for index, stats, tiles in gen:
             for t, chunks in zip(spec.covered(index), tiles, strict=True):
                 e, ys, xs = spec.tile_slices(t)
                 gridfile.write_tile(f, t, e, ys, xs, chunks)
                 done[t] = True
                 points += (ys.stop - ys.start) * (xs.stop - xs.start)
-            iterations += its
+                counts += stats.counts
+            iterations += stats.iterations
             if progress:
                 progress(int(done.sum()), total, info={"eta": float(spec.eta[e]),
                                                        "points": points,
@@ -361,6 +365,7 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
         if gen is not None:
             gen.close()  # stop the workers (threads or a cluster) on any exit
     gridfile.finish(f)
-    counts = gridfile.count_outcomes(f)
-    return GridRun(o.path, spec.shape, counts, iterations, time.perf_counter() - t0, total,
+    outcomes = ({s.label: int(c) for s, c in zip(OUTCOMES, counts, strict=True)} if fresh
+                else gridfile.count_outcomes(f))
+    return GridRun(o.path, spec.shape, outcomes, iterations, time.perf_counter() - t0, total,
                    total)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
 from . import defaults
 from .models import Model, ModelSpec, get_model
+from .status import OUTCOMES, outcome_counts
 from .store.layouts import GRID_DTYPES, tile_grid
 
 
@@ -172,6 +174,29 @@ def compute_tile(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
     return {k: v.reshape(ny, nx) for k, v in out.items()}
 
 
+class TileStats(NamedTuple):
+    """What the driver needs to know of a computed tile besides its data.
+
+    Attributes
+    ----------
+    iterations : int
+        GD steps run for the tile (the sum of its ``steps``).
+    counts : tuple of int
+        Points per outcome, in the order of :data:`eosfast.status.OUTCOMES`
+        (its mirror, when one comes with it, has the same).
+    """
+
+    iterations: int
+    counts: tuple[int, ...]
+
+    @classmethod
+    def of(cls, arrays: dict[str, np.ndarray]) -> TileStats:
+        """The stats of a tile's arrays."""
+        counts = outcome_counts(arrays["status"])
+        return cls(int(arrays["steps"].sum(dtype=np.int64)),
+                   tuple(counts[s.label] for s in OUTCOMES))
+
+
 def mirror_arrays(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The tile of the swapped points: every field transposed, ``x`` and ``y`` exchanged.
 
@@ -187,7 +212,8 @@ def mirror_arrays(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def tile_job(task: tuple, chunk: tuple[int, int] | None = None
-             ) -> tuple[int, tuple[dict[str, np.ndarray] | dict[str, tuple[bytes, int]], ...]]:
+             ) -> tuple[TileStats, tuple[dict[str, np.ndarray] | dict[str, tuple[bytes, int]],
+                                         ...]]:
     """One unit of work for any executor: compute a tile (and encode it for the file).
 
     Parameters
@@ -201,20 +227,20 @@ def tile_job(task: tuple, chunk: tuple[int, int] | None = None
 
     Returns
     -------
-    (iterations, payload)
-        GD steps run for this tile, and a tuple of one or two tiles (the tile,
+    (stats, payload)
+        The tile's :class:`TileStats`, and a tuple of one or two tiles (the tile,
         and its mirror when the task asks for it: ``GridSpec.covered``), each
         as arrays or encoded chunks.
     """
     *args, mirror = task
     arrays = compute_tile(*args)
-    iterations = int(arrays["steps"].sum(dtype=np.int64))
+    stats = TileStats.of(arrays)
     tiles = (arrays, mirror_arrays(arrays)) if mirror else (arrays,)
     if chunk is None:
-        return iterations, tiles
+        return stats, tiles
     from .store.gridfile import encode_tile
 
-    return iterations, tuple(encode_tile(t, chunk) for t in tiles)
+    return stats, tuple(encode_tile(t, chunk) for t in tiles)
 
 
 def load_kernels(model: str | Model | ModelSpec) -> None:

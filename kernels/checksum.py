@@ -17,8 +17,48 @@ from .config import JIT
 
 
 @nb.njit(**JIT)
-def fletcher32(data):
+def _fletcher_words(words, tail, has_tail):
+    """The checksum of 16-bit ``words`` read little-endian (swapped here) and a tail byte."""
+    n = words.size
+    sum1 = np.uint64(0)
+    sum2 = np.uint64(0)
+    start = 0
+    while start < n:
+        tlen = min(360, n - start)
+        # within a block both sums fit 32 bits: 360 * 65535 and
+        # 65535 * (1 + ... + 360) = 4.26e9 < 2^32
+        s = np.uint32(0)
+        wsum = np.uint32(0)
+        for j in range(tlen):
+            v = np.uint32(words[start + j])
+            w = (v >> np.uint32(8)) | ((v & np.uint32(0xFF)) << np.uint32(8))
+            s += w
+            wsum += np.uint32(tlen - j) * w
+        sum2 += np.uint64(tlen) * sum1 + np.uint64(wsum)
+        sum1 += np.uint64(s)
+        sum1 = (sum1 & np.uint64(0xFFFF)) + (sum1 >> np.uint64(16))
+        sum2 = (sum2 & np.uint64(0xFFFF)) + (sum2 >> np.uint64(16))
+        start += tlen
+    if has_tail:
+        sum1 += np.uint64(tail) << np.uint64(8)
+        sum2 += sum1
+        sum1 = (sum1 & np.uint64(0xFFFF)) + (sum1 >> np.uint64(16))
+        sum2 = (sum2 & np.uint64(0xFFFF)) + (sum2 >> np.uint64(16))
+    sum1 = (sum1 & np.uint64(0xFFFF)) + (sum1 >> np.uint64(16))
+    sum2 = (sum2 & np.uint64(0xFFFF)) + (sum2 >> np.uint64(16))
+    return (sum2 << np.uint64(16)) | sum1
+
+
+def fletcher32(data: np.ndarray) -> int:
     """Fletcher-32 of a byte buffer, as HDF5 computes it.
+
+    HDF5 sums big-endian 16-bit words in blocks of 360 (the most that fit in
+    32 bits unfolded), folding both sums after each block. Within a block the
+    word-by-word recurrence ``sum1 += w; sum2 += sum1`` has the closed form
+    ``sum1 += S``, ``sum2 += L sum1 + sum_j (L - j) w_j`` (``S`` the block's
+    word sum, ``L`` its length): two independent reductions that vectorise,
+    and the same integers (nothing overflows inside a block), so the same
+    checksum.
 
     Parameters
     ----------
@@ -29,29 +69,11 @@ def fletcher32(data):
     int
         The 32-bit checksum (``sum2 << 16 | sum1``).
     """
-    n = data.size
-    words = n // 2
-    sum1 = np.uint32(0)
-    sum2 = np.uint32(0)
-    i = 0
-    while words > 0:
-        # 360 16-bit words is the most that can be summed without overflow
-        tlen = 360 if words > 360 else words
-        words -= tlen
-        for _ in range(tlen):
-            sum1 += (np.uint32(data[i]) << np.uint32(8)) | np.uint32(data[i + 1])
-            i += 2
-            sum2 += sum1
-        sum1 = (sum1 & np.uint32(0xFFFF)) + (sum1 >> np.uint32(16))
-        sum2 = (sum2 & np.uint32(0xFFFF)) + (sum2 >> np.uint32(16))
-    if n % 2:
-        sum1 += np.uint32(data[i]) << np.uint32(8)
-        sum2 += sum1
-        sum1 = (sum1 & np.uint32(0xFFFF)) + (sum1 >> np.uint32(16))
-        sum2 = (sum2 & np.uint32(0xFFFF)) + (sum2 >> np.uint32(16))
-    sum1 = (sum1 & np.uint32(0xFFFF)) + (sum1 >> np.uint32(16))
-    sum2 = (sum2 & np.uint32(0xFFFF)) + (sum2 >> np.uint32(16))
-    return (np.uint32(sum2) << np.uint32(16)) | np.uint32(sum1)
+    data = np.ascontiguousarray(data, dtype=np.uint8)
+    nwords = data.size // 2
+    words = data[:2 * nwords].view("<u2")
+    tail = int(data[-1]) if data.size % 2 else 0
+    return int(_fletcher_words(words, tail, bool(data.size % 2)))
 
 
 def append_fletcher32(payload: bytes) -> bytes:

@@ -203,3 +203,26 @@ def mp_gd(loss, x0, y0, eta, cap, tol, R=1e3, dps=40):
                 return 0, t, float(x), float(y)
             x, y = x - eta * gx, y - eta * gy
     raise AssertionError("unreachable")
+
+
+def fletcher32(data: bytes) -> int:
+    """HDF5's Fletcher-32 (H5checksum.c) word by word, in plain Python."""
+    sum1 = sum2 = 0
+    words, i = len(data) // 2, 0
+    while words:
+        tlen = min(words, 360)
+        words -= tlen
+        for _ in range(tlen):
+            sum1 += (data[i] << 8) | data[i + 1]
+            i += 2
+            sum2 += sum1
+        sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
+        sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
+    if len(data) % 2:
+        sum1 += data[i] << 8
+        sum2 += sum1
+        sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
+        sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
+    sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
+    sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
+    return (sum2 << 16) | sum1

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import weakref
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from h5py import h5s
 
 from ..errors import EosfastError
 from ..status import Status, outcome_counts
@@ -78,8 +80,11 @@ def create(path: Path, params: dict, eta: np.ndarray, y0: np.ndarray, x0: np.nda
 
 
 def encode_tile(arrays: dict[str, np.ndarray], chunk: tuple[int, int]
-                ) -> dict[str, tuple[bytes, int]]:
+                ) -> dict[str, tuple[np.ndarray, int]]:
     """Encode a tile's arrays as stored HDF5 chunks: ``name -> (bytes, filter_mask)``.
+
+    The bytes are a uint8 array (read-only by convention: constant chunks
+    share one).
 
     Each chunk is shuffled and deflated (or kept raw, see
     :data:`DEFLATE_NAN_FRACTION`) and followed by its Fletcher-32, exactly
@@ -93,8 +98,6 @@ def encode_tile(arrays: dict[str, np.ndarray], chunk: tuple[int, int]
     chunk : (int, int)
         The datasets' chunk shape in (y0, x0).
     """
-    from ..kernels.checksum import append_fletcher32
-
     out = {}
     for name, var in GRID_FIELDS.items():
         dtype = GRID_DTYPES[name]
@@ -103,13 +106,62 @@ def encode_tile(arrays: dict[str, np.ndarray], chunk: tuple[int, int]
             full = np.full(chunk, var.fill, dtype=dtype)
             full[: a.shape[0], : a.shape[1]] = a
             a = full
-        raw = np.ascontiguousarray(a)
-        if a.dtype.kind == "f" and np.count_nonzero(np.isnan(a)) < DEFLATE_NAN_FRACTION * a.size:
-            out[name] = (append_fletcher32(raw.tobytes()), RAW_CHUNK)
-            continue
-        shuffled = raw.view(np.uint8).reshape(-1, a.itemsize).T.tobytes()
-        out[name] = (append_fletcher32(zlib.compress(shuffled, 1)), 0)
+        out[name] = _encode_chunk(np.ascontiguousarray(a))
     return out
+
+
+def _deflater():
+    """zlib-format deflate at level 1: Intel ISA-L's (the ``isal`` package) where present.
+
+    ISA-L writes the same zlib streams every HDF5 reader inflates, about seven
+    times faster than zlib at level 1 and smaller (measured on grid chunks:
+    5.4 against 37.8 ms, 185 against 273 KB), so workers encode tiles faster
+    than they compute them. zlib itself where ``isal`` cannot be imported.
+    """
+    try:
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - isal ships wheels for every major platform
+        return lambda data: zlib.compress(data, 1)
+    return lambda data: isal_zlib.compress(data, 1)
+
+
+#: Deflate a byte string into a zlib stream (level 1).
+deflate = _deflater()
+
+
+#: Stored bytes of chunks holding one value throughout (a diverged region's
+#: NaN, its status -1, period 0), by (dtype, shape, value bytes): encoded once,
+#: reused for every such chunk (a quarter to a half of a typical grid's).
+_CONSTANT: dict[tuple, tuple[np.ndarray, int]] = {}
+_CONSTANT_MAX = 256
+
+
+def _encode_chunk(a: np.ndarray) -> tuple[np.ndarray, int]:
+    """One chunk as HDF5 stores it: (payload + Fletcher-32 as uint8 bytes, filter mask)."""
+    from ..kernels.checksum import fletcher32
+
+    flat = a.reshape(-1)
+    first = flat[:1]
+    constant = bool((flat == first[0]).all()) if a.dtype.kind != "f" or not np.isnan(first[0]) \
+        else bool(np.isnan(flat).all())
+    if constant:
+        key = (a.dtype.str, a.shape, first.tobytes())
+        hit = _CONSTANT.get(key)
+        if hit is not None:
+            return hit
+    if a.dtype.kind == "f" and np.count_nonzero(np.isnan(a)) < DEFLATE_NAN_FRACTION * a.size:
+        payload, mask = a.view(np.uint8).reshape(-1), RAW_CHUNK
+    else:
+        shuffled = a.view(np.uint8).reshape(-1, a.itemsize).T.tobytes()
+        payload, mask = np.frombuffer(deflate(shuffled), np.uint8), 0
+    # one buffer, one copy: the payload then its checksum, little-endian
+    stored = np.empty(payload.size + 4, np.uint8)
+    stored[:-4] = payload
+    stored[-4:] = np.frombuffer(int(fletcher32(payload)).to_bytes(4, "little"), np.uint8)
+    result = (stored, mask)  # write_direct_chunk takes the buffer as it is
+    if constant and len(_CONSTANT) < _CONSTANT_MAX:
+        _CONSTANT[key] = result
+    return result
 
 
 def write_tile(f: h5py.File, index: int, e: int, ys: slice, xs: slice,
@@ -126,16 +178,40 @@ def write_tile(f: h5py.File, index: int, e: int, ys: slice, xs: slice,
         size = sum(len(v[0]) if isinstance(v, tuple) else np.asarray(v).nbytes
                    for v in arrays.values())
         reserve(2 * size + RESERVE_MARGIN)
+    datasets = _datasets(f)
     for name in GRID_FIELDS:
         value = arrays[name]
         if isinstance(value, tuple):
             data, mask = value
-            f[name].id.write_direct_chunk((e, ys.start, xs.start), data, mask)
+            datasets[name].id.write_direct_chunk((e, ys.start, xs.start), data, mask)
         else:
-            f[name][e, ys, xs] = value
+            datasets[name][e, ys, xs] = value
+    # One flush for the data and the mark: a crash inside it can leave a tile
+    # marked done whose chunks are not all on disk, but --resume verifies
+    # every done tile against its checksums and recomputes what fails.
+    # the low-level write of one flag: h5py's item assignment costs a third
+    # of a millisecond, a fifth of the writer's time per tile
+    done = datasets["tile_done"]
+    space = done.id.get_space()
+    space.select_hyperslab((index,), (1,))
+    done.id.write(h5s.create_simple((1,)), space, _ONE)
     f.flush()
-    f[RESUME]["tile_done"][index] = 1
-    f.flush()
+
+
+_ONE = np.ones(1, np.int8)
+
+#: The datasets of each open grid file, looked up once (an h5py lookup by name
+#: costs tens of microseconds; a 4096^2 grid writes 8 per tile).
+_OPEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _datasets(f: h5py.File) -> dict[str, h5py.Dataset]:
+    found = _OPEN.get(f)
+    if found is None:
+        found = {name: f[name] for name in GRID_FIELDS}
+        found["tile_done"] = f[RESUME]["tile_done"]
+        _OPEN[f] = found
+    return found
 
 
 def finish(f: h5py.File) -> None:
