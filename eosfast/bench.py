@@ -205,7 +205,7 @@ def bench(model: str = defaults.MODEL, res: int = defaults.RES, eta: float = def
 
     def eosfast_time(n_threads):
         t0 = time.perf_counter()
-        g = grid(model, res, eta=eta, steps=steps, threads=n_threads, tile=128,
+        g = grid(model, res, eta=eta, steps=steps, threads=n_threads,
                  symmetry=False)
         return time.perf_counter() - t0, g.iterations()
 
