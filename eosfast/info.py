@@ -1,7 +1,8 @@
 """``eosfast info``: what a result file holds, for people (text) and programs (JSON).
 
 :func:`summarize` reads any eosfast file kind (grid, trajectory,
-bifurcation, zoom, nets) into a JSON-ready dict; :func:`info` formats it.
+bifurcation, zoom, nets, refined) into a JSON-ready dict; :func:`info`
+formats it.
 Large grids are read one eta slice at a time, so memory stays at one slice.
 
 Percentages say what they are of: outcome shares are of the points of that
@@ -153,6 +154,63 @@ def _zoom(f, out: dict[str, Any]) -> None:
                levels=levels)
 
 
+def _refined(f, out: dict[str, Any]) -> None:
+    from .store import refinefile as rf
+
+    a = {k: _attr(v) for k, v in f.attrs.items()}
+    p = out["params"]
+    base = rf.read_base(f, ("status", "sharpness"))
+    status = base["status"][0]
+    eta = float(base["eta"][0])
+    sharp = base["sharpness"][0][status == Status.CONVERGED]
+    sharp = sharp[np.isfinite(sharp)]
+    stats = None
+    if sharp.size:
+        stats = {"min": float(sharp.min()), "median": float(np.median(sharp)),
+                 "max": float(sharp.max()),
+                 "in_band": int(np.count_nonzero((sharp > 2 / eta - BAND) & (sharp < 2 / eta)))}
+    levels = [{"level": 0, "nx": int(status.shape[1]), "ny": int(status.shape[0]),
+               "points": int(status.size), "counts": outcome_counts(status),
+               "rounds": 0, "seconds": None}]
+    done = rf.levels_done(f)
+    for level in range(1, done + 1):
+        counts = dict.fromkeys(levels[0]["counts"], 0)
+        n, attrs = 0, {}
+        # a level of a large map holds ~1e9 points: count them a chunk at a time
+        for piece in rf.read_level(f, level):
+            attrs = piece["attrs"]
+            n += int(piece["status"].size)
+            for k, v in outcome_counts(piece["status"]).items():
+                counts[k] += v
+        levels.append({"level": level, "nx": int(attrs["nx"]), "ny": int(attrs["ny"]),
+                       "points": n, "counts": counts, "rounds": int(attrs.get("rounds", 0)),
+                       "seconds": _float(attrs.get("seconds", np.nan))})
+    ver = rf.read_verify(f)
+    verification = None
+    if ver is not None:
+        va = {k: _attr(v) for k, v in ver["attrs"].items()}
+        verification = {"points": int(va["points"]), "mismatches": int(va["mismatches"]),
+                        "rate": _float(va["rate"]), "ci95": [_float(va["ci_low"]),
+                                                             _float(va["ci_high"])],
+                        "uncomputed": int(va["uncomputed"]), "seed": int(va["seed"])}
+    n_fine = (int(a["base"]) - 1) * 2 ** int(a["levels"]) + 1
+    points = sum(lv["points"] for lv in levels)
+    out.update(model=str(a["model"]), eta=eta, base=int(a["base"]),
+               levels_planned=int(a["levels"]), levels_done=done,
+               complete=bool(a.get("complete", 0)), finest=[n_fine, n_fine],
+               x_range=[float(base["x0"][0]), float(base["x0"][-1])],
+               y_range=[float(base["y0"][0]), float(base["y0"][-1])],
+               steps=int(p["steps"]), halo=int(p["halo"]), contrast=p.get("contrast"),
+               points=points, base_sharpness=stats, band=BAND, levels=levels,
+               verification=verification, advice=[])
+    if not out["complete"]:
+        out["advice"].append(f"partial run: {done} of {out['levels_planned']} levels written; "
+                             "finish it with `eosfast refine ... --resume`")
+    elif verification is None or not verification["points"]:
+        out["advice"].append("not verified: `eosfast refine ... --verify K` recomputes K "
+                             "uncomputed points and reports how often the raster was wrong")
+
+
 def _nets(f, out: dict[str, Any]) -> None:
     a = {k: _attr(v) for k, v in f.attrs.items()}
     eta, loss, sharp = f["eta"][:], f["loss"][:], f["sharpness"][:]
@@ -169,19 +227,24 @@ def _nets(f, out: dict[str, Any]) -> None:
 
 
 _READERS = {"grid": _grid, "trajectory": _trajectory, "bifurcation": _bifurcation,
-            "zoom": _zoom, "nets": _nets}
+            "zoom": _zoom, "nets": _nets, "refined": _refined}
 
 
 def summarize(path: str | os.PathLike) -> dict[str, Any]:
     """What an eosfast file holds, as a JSON-ready dict.
 
     Every kind has ``path``, ``kind`` (grid, trajectory, bifurcation, zoom,
-    nets), ``eosfast_version``, ``created`` and ``params``. A grid adds
+    nets, refined), ``eosfast_version``, ``created`` and ``params``. A grid adds
     ``complete``, ``tiles_done`` / ``tiles_total``, ``shape`` (eta, y0, x0),
     ``slices`` (per eta: ``points`` computed, ``counts`` per outcome,
     ``reached_cap`` (points still bounded and unresolved at the step cap),
     ``sharpness`` min / median / max / ``in_band`` of the converged points),
-    ``reached_cap`` in all and ``advice`` (sentences for the user).
+    ``reached_cap`` in all and ``advice`` (sentences for the user). A
+    refined map adds ``levels`` (per level, 0 the base grid: its lattice
+    ``nx, ny``, the ``points`` computed on it and their ``counts`` per
+    outcome), ``points`` in all, ``finest`` (the lattice of the last level),
+    ``base_sharpness`` and ``verification`` (sample size, mismatches, rate
+    and its 95% Wilson interval ``ci95``), or None.
 
     Raises
     ------
@@ -303,8 +366,41 @@ def _text_nets(s: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _text_refined(s: dict[str, Any]) -> list[str]:
+    state = "complete" if s["complete"] else \
+        f"partial: {s['levels_done']} of {s['levels_planned']} levels written"
+    nf = s["finest"][0]
+    total = nf * nf
+    lines = [f"{s['path']}: eosfast refined map ({state}), written by eosfast "
+             f"{s['eosfast_version']} on {s['created']}",
+             f"model {s['model']}, eta {s['eta']:g}; x0 [{s['x_range'][0]:g}, "
+             f"{s['x_range'][1]:g}] x y0 [{s['y_range'][0]:g}, {s['y_range'][1]:g}]; base "
+             f"{s['base']}^2 -> {nf}^2 in {s['levels_planned']} levels (halo {s['halo']}, "
+             f"contrast {s['contrast']}); step cap {s['steps']}",
+             f"{s['points']} points computed, {percent(s['points'], total)} of the finest "
+             "lattice; outcomes in % of each level's computed points:"]
+    for lv in s["levels"]:
+        what = "base grid" if lv["level"] == 0 else f"level {lv['level']}"
+        took = f", {lv['seconds']:.1f} s" if lv["seconds"] is not None else ""
+        lines.append(f"{what:>9} ({lv['nx']}^2 lattice): {lv['points']} points"
+                     f"{took}: {_counts_text(lv['counts'], lv['points'])}")
+    st = s["base_sharpness"]
+    if st:
+        lines.append(f"sharpness of the base grid's converged points: {st['min']:.5g} to "
+                     f"{st['max']:.5g}, median {st['median']:.5g} (2/eta = {2 / s['eta']:.5g})")
+    v = s["verification"]
+    if v and v["points"]:
+        lo, hi = v["ci95"]
+        lines.append(f"verify: {v['mismatches']} of {v['points']} uncomputed points differ from "
+                     f"the raster, rate {v['rate']:.3g} (95% CI {lo:.3g} to {hi:.3g}) of "
+                     f"{v['uncomputed']} uncomputed")
+    lines += [f"note: {a}" for a in s["advice"]]
+    lines.append("read it with eosfast.read_refined(path).raster(level, window)")
+    return lines
+
+
 _TEXT = {"grid": _text_grid, "trajectory": _text_trajectory, "bifurcation": _text_bifurcation,
-         "zoom": _text_zoom, "nets": _text_nets}
+         "zoom": _text_zoom, "nets": _text_nets, "refined": _text_refined}
 
 
 def info(path: str | os.PathLike, as_json: bool = False) -> str:

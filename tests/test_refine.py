@@ -485,3 +485,46 @@ def test_plot_zoom_and_fractal_draw_from_the_file(tmp_path, run_cli):
     assert np.array_equal(lv.status, ras.status[0]) and np.array_equal(lv.x0, ras.x0)
     with pytest.raises(eosfast.EosfastError, match="leaves"):
         eosfast.zoom(source=path, center=(3.5, 0.3), width=0.4, levels=1, res=64)
+
+
+def test_info_summarises_a_refined_map(tmp_path, run_cli):
+    # Each level's outcome counts must be those of a dense grid on that
+    # level's lattice at the points the level computed (every computed point
+    # is the dense grid's point), read back by h5py, not by the reader.
+    path = tmp_path / "r.h5"
+    code, _, err = run_cli("refine", "--base", "17", "--levels", "2", "--steps", "3000",
+                           "--x-range", "3.0", "3.4", "--y-range", "0.1", "0.5",
+                           "--verify", "50", "-o", path, "-q")
+    assert code == 0, err
+    code, text, err = run_cli("info", path)
+    assert code == 0, err
+    assert "eosfast refined map (complete)" in text and "level 2 (65^2 lattice)" in text
+    assert "verify:" in text and "of 50 uncomputed" in text
+    s = json.loads(run_cli("info", path, "--json")[1])
+    assert s["kind"] == "refined" and s["complete"] and s["finest"] == [65, 65]
+    assert [lv["nx"] for lv in s["levels"]] == [17, 33, 65]
+    with h5py.File(path) as f:
+        picks = [(slice(None), slice(None))] + [
+            (f[f"level_0{k}"]["iy"][:], f[f"level_0{k}"]["ix"][:]) for k in (1, 2)]
+        ver = dict(f["verify"].attrs)
+    for lv, (iy, ix) in zip(s["levels"], picks, strict=True):
+        dense = eosfast.grid(res=lv["nx"], steps=3000, x_range=(3.0, 3.4),
+                             y_range=(0.1, 0.5), eta=0.2)
+        status = dense.status[0][iy, ix]
+        assert lv["points"] == status.size
+        assert lv["counts"] == {st.label: int(np.count_nonzero(status == st))
+                                for st in Status if st != Status.PENDING}
+    assert s["points"] == sum(lv["points"] for lv in s["levels"])
+    v = s["verification"]
+    assert v["points"] == 50 and v["mismatches"] == ver["mismatches"]
+    assert v["ci95"][0] <= v["rate"] == v["mismatches"] / 50 <= v["ci95"][1]
+    # a .part of an interrupted run says how far it got and how to finish
+    part = tmp_path / "p.h5.part"
+    part.write_bytes(path.read_bytes())
+    with h5py.File(part, "r+") as f:
+        del f["level_02"], f["verify"]
+        f.attrs["levels_done"] = np.int64(1)
+        f.attrs["complete"] = np.int8(0)
+    code, text, err = run_cli("info", part)
+    assert code == 0, err
+    assert "partial: 1 of 2 levels written" in text and "--resume" in text
