@@ -19,6 +19,10 @@ What it measures, all on the same machine in one run:
    on the worker threads, writing on the main thread) and the wall time.
 4. Cold vs warm: the same command with an empty Numba cache (a fresh
    ``NUMBA_CACHE_DIR``) and with the cache filled.
+5. Threads: ``eosfast.grid(out=FILE)`` with 1 and with 2 threads, in this
+   process, kernels loaded, best of ``--repeat`` interleaved; the time is
+   the run's own (``GridRun.seconds``: tiles computed, encoded, written).
+   With one thread the writer (the main thread) still runs beside it.
 
 Every rate counts the steps each point actually ran. Peak memory from getrusage.
 """
@@ -114,6 +118,20 @@ def phases(res: int, out: str) -> dict:
     return spent
 
 
+def thread_scaling(res: int, out: str, repeat: int) -> dict:
+    """Best ``GridRun.seconds`` of a run to a file with 1 and 2 threads (interleaved)."""
+    import eosfast
+    import eosfast.tiles as tiles
+
+    tiles.load_kernels("zhu4")
+    best = {1: float("inf"), 2: float("inf")}
+    for _ in range(repeat):
+        for n in best:
+            run = eosfast.grid(res=res, out=out, force=True, threads=n)
+            best[n] = min(best[n], run.seconds)
+    return {"one_s": best[1], "two_s": best[2], "ratio": best[1] / best[2]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -170,6 +188,10 @@ def main() -> None:
               f"{spent['wall']:.2f} s; CPU seconds: compute {spent['compute']:.2f}, "
               f"encode {spent['encode']:.2f} (worker threads), write "
               f"{spent['write']:.2f} (main thread)")
+        th = thread_scaling(args.res, out, args.repeat)
+        report["threads"] = th
+        print(f"threads, to a file: 1 thread {th['one_s']:.2f} s, 2 threads {th['two_s']:.2f} s:"
+              f" 1 -> 2 threads {th['ratio']:.2f}x")
         if args.eta16:
             wall, peak16, line = run_cli(["grid", "--res", str(args.res), "--eta-range", "0.1",
                                           "0.25", "--eta-res", "16", "-o", out, "--force", "-q"])

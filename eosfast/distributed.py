@@ -67,7 +67,7 @@ from urllib.parse import urlsplit
 from ._version import __version__
 from .errors import EosfastError
 from .models import ModelSpec
-from .tiles import GridSpec, TileStats, load_kernels, tile_job
+from .tiles import GridSpec, Place, TileStats, load_kernels, placed, tile_job
 from .validate import cores as default_threads
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -236,10 +236,15 @@ class DaskExecutor:
         total = default_threads() if threads is None else int(threads)
         self.per_worker = max(1, total // self.target.n_workers) if self.target.is_local else 0
 
-    def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None = None
-            ) -> Iterator[tuple[int, int, dict]]:
-        """``(tile index, iterations, payload)`` in completion order, each index once."""
-        return _run(self.target, self.per_worker, spec, list(todo), chunk)
+    def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None = None,
+            place: Place | None = None) -> Iterator[tuple[int, TileStats, tuple]]:
+        """``(tile index, stats, payload)`` in completion order, each index once.
+
+        ``place`` (see :mod:`eosfast.executors`) runs in this process, on the
+        tiles as they arrive from the cluster.
+        """
+        results = _run(self.target, self.per_worker, spec, list(todo), chunk)
+        return results if place is None else placed(results, place)
 
 
 def _start_method() -> str:

@@ -1,10 +1,15 @@
 """Where the tiles of a grid run: threads of this process, a dask cluster, or a GPU.
 
-An executor has one method, ``run(spec, todo, chunk)``: an iterator of
-``(tile index, stats, payload)`` for every index of ``todo``, each
-exactly once, in completion order, where ``payload`` is what
-:func:`eosfast.tiles.tile_job` returns for ``chunk``. Closing the iterator
-(an interrupt, an error in the writer) stops the work. The grid driver
+An executor has one method, ``run(spec, todo, chunk, place=None)``: an
+iterator of ``(tile index, stats, payload)`` for every index of ``todo``,
+each exactly once, in completion order, where ``payload`` is what
+:func:`eosfast.tiles.tile_job` returns for ``chunk``. With ``place``, each
+payload goes to ``place(index, payload)`` instead, as soon as it is computed
+(by the worker thread itself where the executor's workers are threads of
+this process, so that copying tiles into the caller's arrays runs in
+parallel rather than on one thread beside the workers), and the iterator
+yields ``()`` for it. Closing the iterator (an interrupt, an error in the
+writer) stops the work. The grid driver
 (:func:`eosfast.grid`) writes what comes out and knows nothing else about
 where it was computed.
 """
@@ -18,14 +23,21 @@ from typing import Protocol
 
 from . import defaults, validate
 from .errors import InvalidArgument
-from .tiles import GridSpec, TileStats, mirror_arrays, tile_job
+from .tiles import GridSpec, Place, TileStats, mirror_arrays, placed, tile_job
+
+
+def _job_and_place(task: tuple, chunk, place: Place, index: int):
+    stats, payload = tile_job(task, chunk)
+    place(index, payload)
+    return stats, ()
 
 
 class Executor(Protocol):
     """Runs the tiles of a grid (see the module docstring)."""
 
-    def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None
-            ) -> Iterator[tuple[int, int, dict]]: ...  # pragma: no cover
+    def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None,
+            place: Place | None = None) -> Iterator[tuple[int, TileStats, tuple]]:
+        ...  # pragma: no cover
 
 
 class ThreadExecutor:
@@ -38,14 +50,20 @@ class ThreadExecutor:
     def __init__(self, threads: int | None = None):
         self.threads = validate.threads("threads", threads)
 
-    def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None
-            ) -> Iterator[tuple[int, int, dict]]:
+    def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None,
+            place: Place | None = None) -> Iterator[tuple[int, TileStats, tuple]]:
         pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="eosfast")
         pending: dict = {}
         queue = iter(todo)
+
+        def submit(index: int):
+            if place is None:
+                return pool.submit(tile_job, spec.tile_task(index), chunk)
+            return pool.submit(_job_and_place, spec.tile_task(index), chunk, place, index)
+
         try:
             for index in queue:
-                pending[pool.submit(tile_job, spec.tile_task(index), chunk)] = index
+                pending[submit(index)] = index
                 if len(pending) >= 2 * self.threads:
                     break
             while pending:
@@ -54,7 +72,7 @@ class ThreadExecutor:
                 for fut in sorted(done, key=pending.__getitem__):
                     index = pending.pop(fut)
                     for nxt in queue:
-                        pending[pool.submit(tile_job, spec.tile_task(nxt), chunk)] = nxt
+                        pending[submit(nxt)] = nxt
                         break
                     yield (index, *fut.result())
         finally:
@@ -138,8 +156,13 @@ class CudaExecutor:
         host["y0"][o:o + n].reshape(y.size, x.size)[:] = y[:, None]
         host["eta"][o:o + n] = spec.eta[e]
 
-    def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None
-            ) -> Iterator[tuple[int, int, dict]]:
+    def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None,
+            place: Place | None = None) -> Iterator[tuple[int, TileStats, tuple]]:
+        results = self._run(spec, todo, chunk)
+        return results if place is None else placed(results, place)
+
+    def _run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None
+             ) -> Iterator[tuple[int, TileStats, tuple]]:
         from .kernels.cuda import Slot
         from .models import get_model
 

@@ -227,11 +227,17 @@ def _grid_in_memory(spec: GridSpec, executor: Executor, progress) -> GridResult:
     points = iterations = 0
     if progress:
         progress(0, total, info={"eta": float(spec.eta[0]), "points": 0, "iterations": 0})
-    for index, stats, tiles in executor.run(spec, spec.sources(), None):
+
+    def place(index: int, tiles: tuple) -> None:
+        # tiles never overlap, so workers may fill the arrays concurrently
         for t, tile in zip(spec.covered(index), tiles, strict=True):
             e, ys, xs = spec.tile_slices(t)
             for name, a in tile.items():
                 arrays[name][e, ys, xs] = a
+
+    for index, stats, _ in executor.run(spec, spec.sources(), None, place):
+        for t in spec.covered(index):
+            e, ys, xs = spec.tile_slices(t)
             ndone += 1
             points += (ys.stop - ys.start) * (xs.stop - xs.start)
         iterations += stats.iterations

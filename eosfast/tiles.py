@@ -10,6 +10,7 @@ bit-identical arrays.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from . import defaults
 from .models import Model, ModelSpec, get_model
-from .status import OUTCOMES, outcome_counts
+from .status import OUTCOMES
 from .store.layouts import GRID_DTYPES, tile_grid
 
 
@@ -166,10 +167,12 @@ def compute_tile(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
 
     Returns the arrays of :data:`~eosfast.store.layouts.GRID_FIELDS`, each shaped (ny, nx).
     """
+    from .kernels.tilework import tile_points
+
     ny, nx = y0.size, x0.size
-    xs = np.tile(np.ascontiguousarray(x0, dtype=np.float64), ny)
-    ys = np.repeat(np.ascontiguousarray(y0, dtype=np.float64), nx)
-    es = np.full(xs.size, eta, dtype=np.float64)
+    xs, ys, es = (np.empty(ny * nx) for _ in range(3))
+    tile_points(np.ascontiguousarray(x0, dtype=np.float64),
+                np.ascontiguousarray(y0, dtype=np.float64), float(eta), xs, ys, es)
     out = compute_points(model, xs, ys, es, steps, tol, escape, max_period, period_tol)
     return {k: v.reshape(ny, nx) for k, v in out.items()}
 
@@ -192,9 +195,12 @@ class TileStats(NamedTuple):
     @classmethod
     def of(cls, arrays: dict[str, np.ndarray]) -> TileStats:
         """The stats of a tile's arrays."""
-        counts = outcome_counts(arrays["status"])
-        return cls(int(arrays["steps"].sum(dtype=np.int64)),
-                   tuple(counts[s.label] for s in OUTCOMES))
+        from .kernels.tilework import status_histogram
+
+        hist = np.empty(256, np.int64)
+        iterations = status_histogram(np.ascontiguousarray(arrays["status"]).reshape(-1),
+                                      np.ascontiguousarray(arrays["steps"]).reshape(-1), hist)
+        return cls(int(iterations), tuple(int(hist[int(s) + 128]) for s in OUTCOMES))
 
 
 def mirror_arrays(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -243,15 +249,33 @@ def tile_job(task: tuple, chunk: tuple[int, int] | None = None
     return stats, tuple(encode_tile(t, chunk) for t in tiles)
 
 
+#: ``place(index, payload)``: where an executor puts a computed tile
+#: (see :mod:`eosfast.executors`).
+Place = Callable[[int, tuple], None]
+
+
+def placed(results: Iterator[tuple[int, TileStats, tuple]], place: Place
+           ) -> Iterator[tuple[int, TileStats, tuple]]:
+    """``results`` with each payload handed to ``place`` here, in the caller's thread."""
+    try:
+        for index, stats, payload in results:
+            place(index, payload)
+            yield index, stats, ()
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
+
+
 def load_kernels(model: str | Model | ModelSpec) -> None:
-    """Compile, or load from Numba's on-disk cache, the grid kernel of ``model`` here.
+    """Compile, or load from Numba's on-disk cache, the kernels a grid of ``model`` runs.
 
     ``Model.kernels`` only builds the Numba dispatchers; the machine code is
     made on the first call. So call it once, on a one-point tile with the
     argument types of every real tile (one specialisation, reused by all).
     """
     one = np.ones(1)
-    compute_tile(model, one, one, 0.5, 1, defaults.TOL, defaults.ESCAPE)
+    TileStats.of(compute_tile(model, one, one, 0.5, 1, defaults.TOL, defaults.ESCAPE))
     from .kernels.checksum import fletcher32
 
     fletcher32(np.zeros(2, np.uint8))
