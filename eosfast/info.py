@@ -341,7 +341,9 @@ def _text_zoom(s: dict[str, Any]) -> list[str]:
              "outcomes in % of each level's points:"]
     for lv in s["levels"]:
         d = lv["box_dimension"]
-        dim = "D_box -" if d is None else f"D_box {d:.3f} +- {lv['box_dimension_err'] or 0:.3f}"
+        err = lv["box_dimension_err"]
+        dim = "D_box -" if d is None else f"D_box {d:.3f} " + (
+            f"+- {err:.3f}" if err is not None else "(no error estimate: too few scales)")
         lines.append(f"level {lv['index']}: x{lv['zoom']:.4g}, x [{lv['x_range'][0]:.10g}, "
                      f"{lv['x_range'][1]:.10g}], y [{lv['y_range'][0]:.10g}, "
                      f"{lv['y_range'][1]:.10g}]: {_counts_text(lv['counts'], lv['points'])}; "

@@ -115,8 +115,9 @@ class ZoomLevel(Result):
         f = self.fractal
         return (f"level {self.index}: x [{self.x_range[0]:.17g}, {self.x_range[1]:.17g}] "
                 f"y [{self.y_range[0]:.17g}, {self.y_range[1]:.17g}] (x{self.zoom:.4g}), "
-                f"diverged {100 * f.fraction:.1f}%, D_box = {_fmt(f.box_dimension)} +- "
-                f"{_fmt(f.box_dimension_err)}, {self.ulps_per_pixel:.3g} ulp/pixel")
+                f"diverged {100 * f.fraction:.1f}%, D_box = {_fmt(f.box_dimension)}"
+                f"{_err(f.box_dimension, f.box_dimension_err)}, "
+                f"{self.ulps_per_pixel:.3g} ulp/pixel")
 
 
 @dataclass(repr=False)
@@ -145,6 +146,13 @@ class ZoomResult(Result):
 
 def _fmt(v: float) -> str:
     return "nan" if not np.isfinite(v) else f"{v:.3f}"
+
+
+def _err(value: float, err: float) -> str:
+    """`` +- err``, or why there is none (too few scales in the fit to estimate one)."""
+    if not np.isfinite(value):
+        return ""
+    return f" +- {err:.3f}" if np.isfinite(err) else " (no error estimate: too few scales)"
 
 
 # ----------------------------------------------------------------------------
