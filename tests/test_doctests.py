@@ -22,18 +22,28 @@ def _modules_with_examples() -> list[str]:
     # Walk the package by its files and read each module's source before
     # importing it: only modules with examples are imported, so a module
     # whose optional dependency is missing costs nothing here.
-    found, packages = [], ["eosfast"]
+    # A source checkout puts its root on eosfast.__path__ (for eosfast.kernels
+    # and eosfast.cli), so the root's own eosfast/ shows up as a subpackage
+    # "eosfast.eosfast": every file is visited once, under its first name.
+    found, packages, seen = [], ["eosfast"], set()
     while packages:
         spec = importlib.util.find_spec(packages.pop())
-        if ">>> " in Path(spec.origin).read_text(encoding="utf-8"):
+        init = Path(spec.origin).resolve()
+        if init in seen:
+            continue
+        seen.add(init)
+        if ">>> " in init.read_text(encoding="utf-8"):
             found.append(spec.name)
         for info in pkgutil.iter_modules(spec.submodule_search_locations):
             name = f"{spec.name}.{info.name}"
             if info.ispkg:
                 packages.append(name)
                 continue
-            origin = Path(info.module_finder.path) / f"{info.name}.py"
-            if origin.is_file() and ">>> " in origin.read_text(encoding="utf-8"):
+            origin = (Path(info.module_finder.path) / f"{info.name}.py").resolve()
+            if origin in seen or not origin.is_file():
+                continue
+            seen.add(origin)
+            if ">>> " in origin.read_text(encoding="utf-8"):
                 found.append(name)
     return sorted(found)
 
@@ -42,8 +52,9 @@ MODULES = _modules_with_examples()
 
 
 def test_examples_are_found():
-    # A broken discovery would silently run nothing.
+    # A broken discovery would silently run nothing, or run a module twice.
     assert {"eosfast.grid", "eosfast.fractal", "eosfast.models"} <= set(MODULES)
+    assert not any(name.startswith("eosfast.eosfast") for name in MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)
