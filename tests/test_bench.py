@@ -66,3 +66,25 @@ def test_reference_loops_iterate_the_same_map(model):
     stopped = np.isin(ref["status"], (-1, 1))
     assert np.array_equal(status[stopped], ref["status"][stopped])
     assert stopped.sum() > 100 and (status[~stopped] == 0).all()
+
+
+def test_breakdown_script_accounts_for_the_whole_time():
+    # The parts it reports must add up to the time it measured, and the
+    # chunk-idle share must be the one computed from the steps by hand.
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_breakdown.py"
+    p = subprocess.run([sys.executable, str(script), "--res", "64", "--cap", "200",
+                        "--repeat", "1"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    table = p.stdout.split("where the default grid's time goes:")[1]
+    parts = [float(v) for v in re.findall(r"^  [+ ]?\s*[a-z].*?(\d+\.\d+) s", table, re.M)]
+    total = float(re.search(r"^  = (\d+\.\d+) s", table, re.M).group(1))
+    assert len(parts) == 4 and abs(sum(parts) - total) <= 0.002 + 1e-9
+    steps = eosfast.grid(res=64, symmetry=False).steps.astype(np.int64).ravel()
+    idle = ((steps + 8) // 8 * 8).sum() - steps.sum()
+    share = float(re.search(r"\((\d+\.\d+)% of lane-steps", p.stdout).group(1))
+    assert share == pytest.approx(100 * idle / ((steps + 8) // 8 * 8).sum(), abs=0.051)
