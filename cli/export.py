@@ -1,4 +1,4 @@
-"""``eosfast export``: a grid file as Parquet or netCDF-4, streamed."""
+"""``eosfast export``: a grid file as Parquet or netCDF-4, a refined map as Parquet, streamed."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from .common import progress_reporter, quiet_option
 @click.option("--eta", type=float, default=None, help="Only the slice with this step size.")
 @click.option("--columns", default=None, metavar="A,B,...",
               help="Comma-separated columns of eta, x0, y0, status, steps, period, sharpness, "
-                   "loss, x, y (default all).")
+                   "loss, x, y (a refined map: level, x0, y0, status, steps; default all).")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @quiet_option
 def export(path, out, format, eta, columns, force, quiet):
@@ -29,6 +29,9 @@ def export(path, out, format, eta, columns, force, quiet):
     sharpness, loss, x, y; streamed one eta slice (band of rows) at a time,
     so memory stays flat however large the file. pd.read_hdf cannot read
     eosfast files: export to Parquet for pandas, polars and DuckDB.
+
+    A refined map (eosfast refine) exports to Parquet one row per computed
+    point: level, x0, y0, status, steps.
     """
     import eosfast
 

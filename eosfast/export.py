@@ -1,5 +1,9 @@
 """``eosfast export``: a grid file as Parquet (pandas, polars, DuckDB) or netCDF-4.
 
+A refined map (``eosfast refine``) exports its computed points to Parquet,
+one row each (:data:`REFINED_COLUMNS`), the base grid first and then level
+by level: the rows of :meth:`eosfast.refine.RefinedResult.to_frame`.
+
 ``pd.read_hdf`` cannot read eosfast files (it reads only PyTables' own
 layout); these are the formats other tools open directly:
 
@@ -37,11 +41,17 @@ from .readers import count_bands, iter_blocks
 from .result import Result
 from .store.atomic import Output
 from .store.gridfile import eta_index, is_complete, open_grid
-from .store.h5 import read_params
-from .store.layouts import GRID, GRID_FIELDS
+from .store.h5 import file_kind, read_params
+from .store.layouts import GRID, GRID_FIELDS, REFINED
 
 #: Formats and the file name endings that select them.
 FORMATS = {"parquet": (".parquet", ".pq"), "netcdf": (".nc", ".nc4")}
+
+#: Columns of a refined map's export: the level that computed the point (0 the
+#: base grid), its exact lattice coordinates, and the fields a refined file keeps.
+REFINED_COLUMNS = {"level": np.dtype(np.int8), "x0": np.dtype(np.float64),
+                   "y0": np.dtype(np.float64), "status": np.dtype(np.int8),
+                   "steps": np.dtype(np.int32)}
 
 #: Compression of the Parquet columns (every Parquet reader decodes zstd).
 PARQUET_COMPRESSION = "zstd"
@@ -98,7 +108,9 @@ def export(path: str | os.PathLike, out: str | os.PathLike, *, format: str | Non
     Parameters
     ----------
     path : path-like
-        An eosfast grid file (complete or a partial run).
+        An eosfast grid file (complete or a partial run), or a refined map
+        (Parquet only: one row per computed point, columns
+        :data:`REFINED_COLUMNS`).
     out : path-like
         The output; ``.parquet`` / ``.pq`` for Parquet, ``.nc`` / ``.nc4`` for
         netCDF-4 (or say so with ``format``).
@@ -120,9 +132,16 @@ def export(path: str | os.PathLike, out: str | os.PathLike, *, format: str | Non
     """
     out = validate.path("out", out)
     fmt = output_format(out, format)
-    cols = frame.columns(columns)
     force = validate.flag("force", force)
     notify = notifier(validate.callback("progress", progress))
+    refined = file_kind(path) == REFINED.kind
+    cols = (validate.names("columns", columns, REFINED_COLUMNS) if refined
+            else frame.columns(columns))
+    if refined and fmt != "parquet":
+        raise EosfastError(f"{path} is a refined map: its computed points export to Parquet "
+                           "(an output ending in .parquet), not to netCDF")
+    if refined and eta is not None:
+        raise InvalidArgument("{eta}: a refined map has one step size; leave it out", "eta")
     if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -130,6 +149,8 @@ def export(path: str | os.PathLike, out: str | os.PathLike, *, format: str | Non
             raise EosfastError("Parquet needs pyarrow: pip install 'eosfast[export]' (or "
                                "write netCDF-4: an output ending in .nc)") from None
     t0 = time.perf_counter()
+    if refined:
+        return _export_refined(path, out, cols, force, notify, t0)
     with open_grid(path) as f:
         etas = f["eta"][:]
         which = list(range(etas.size)) if eta is None else [eta_index(etas, eta, path)]
@@ -207,3 +228,55 @@ def _netcdf(f, part: Path, which: list[int], cols: list[str], notify) -> None:
             points += block.y0.size * block.x0.size
             if notify:
                 notify(done, total, info={"eta": block.eta, "points": points})
+
+
+def _export_refined(path, out: Path, cols: list[str], force: bool, notify, t0: float
+                    ) -> Export:
+    """A refined map's computed points to Parquet: the base grid, then level by level."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .refine import lattice_coords, lattice_points, read_params_checked, spec_from_params
+    from .store import refinefile as rf
+
+    with rf.open_refined(path) as f:
+        spec = spec_from_params(read_params_checked(f, path), path)
+        done = rf.levels_done(f)
+        rows = spec.base ** 2 + sum(rf.level_size(f, k) for k in range(1, done + 1))
+        cf = {"level": "level of refinement that computed the point (0: the base grid)",
+              "x0": GRID.coords["x0"].long_name, "y0": GRID.coords["y0"].long_name,
+              "status": GRID_FIELDS["status"].long_name,
+              "steps": GRID_FIELDS["steps"].long_name}
+        schema = pa.schema(
+            [pa.field(c, pa.from_numpy_dtype(REFINED_COLUMNS[c]), nullable=False,
+                      metadata={"long_name": cf[c]}) for c in cols],
+            metadata={"eosfast": json.dumps({**_provenance(f), "levels_done": done},
+                                            sort_keys=True)})
+        need = rows * sum(REFINED_COLUMNS[c].itemsize for c in cols)
+        with Output(out, force=force, reads=[path], need=need) as o, \
+                pq.ParquetWriter(o.part, schema, compression=PARQUET_COMPRESSION) as w:
+
+            def write(level: int, iy, ix, data) -> None:
+                n = lattice_points(spec.base, level)
+                column = {"level": lambda: np.full(iy.size, level, np.int8),
+                          "x0": lambda: lattice_coords(*spec.x_range, n, ix),
+                          "y0": lambda: lattice_coords(*spec.y_range, n, iy),
+                          "status": lambda: data["status"], "steps": lambda: data["steps"]}
+                w.write_table(pa.Table.from_arrays(
+                    [np.ascontiguousarray(column[c](), REFINED_COLUMNS[c]) for c in cols],
+                    schema=schema))
+
+            base = rf.read_base(f, ("status", "steps"))
+            iy, ix = (a.ravel() for a in np.indices(base["status"].shape[1:]))
+            write(0, iy, ix, {k: base[k][0].ravel() for k in ("status", "steps")})
+            if notify:
+                notify(1, done + 1, info={"points": iy.size})
+            points = iy.size
+            for level in range(1, done + 1):
+                for piece in rf.read_level(f, level):
+                    write(level, piece["iy"], piece["ix"], piece)
+                    points += piece["ix"].size
+                if notify:
+                    notify(level + 1, done + 1, info={"points": points})
+        complete = rf.is_complete(f)
+    return Export(o.path, "parquet", rows, cols, complete, time.perf_counter() - t0)

@@ -1182,6 +1182,28 @@ class RefinedResult(Result):
                           sharpness=None, loss=None, x=None, y=None,
                           params={**self.spec.params(), "level": level})
 
+    def to_frame(self):
+        """The computed points as a pandas DataFrame, one row each.
+
+        Columns ``level`` (int8: the level whose refinement computed the
+        point, 0 the base grid), ``x0``, ``y0`` (float64: the point's exact
+        lattice coordinates, as a dense grid has them), ``status`` (int8) and
+        ``steps`` (int32); the base grid's rows first, then each level's.
+        ``eosfast export`` writes the same rows to Parquet.
+        """
+        import pandas as pd
+
+        store = self.lattice.store
+        iy, ix = self.lattice.indices(store.keys, self.levels)
+        n = lattice_points(self.spec.base, self.levels)
+        level = np.zeros(store.n, np.int8)
+        for k in range(1, self.levels + 1):
+            level[store.rows(k)] = k
+        return pd.DataFrame({"level": level,
+                             "x0": lattice_coords(*self.spec.x_range, n, ix),
+                             "y0": lattice_coords(*self.spec.y_range, n, iy),
+                             "status": store.field("status"), "steps": store.field("steps")})
+
     def summary(self) -> str:
         """One line: window, levels, points computed, verification."""
         s = self.spec

@@ -528,3 +528,43 @@ def test_info_summarises_a_refined_map(tmp_path, run_cli):
     code, text, err = run_cli("info", part)
     assert code == 0, err
     assert "partial: 1 of 2 levels written" in text and "--resume" in text
+
+
+def test_export_and_to_frame_give_every_computed_point_as_the_dense_grid_has_it(tmp_path,
+                                                                               run_cli):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "r.h5"
+    kw = dict(base=17, levels=2, steps=3000, verify=0, **FRINGE)
+    eosfast.refine(out=path, **kw)
+    code, out, err = run_cli("export", path, "-o", tmp_path / "r.parquet", "-q")
+    assert code == 0, err
+    table = pd.read_parquet(tmp_path / "r.parquet")
+    frame = eosfast.read_refined(path).to_frame()
+    assert list(table.columns) == ["level", "x0", "y0", "status", "steps"]
+    pd.testing.assert_frame_equal(table, frame)
+    with h5py.File(path) as f:
+        sizes = [f["status"].size] + [f[f"level_0{k}"]["ix"].size for k in (1, 2)]
+    assert np.bincount(table["level"]).tolist() == sizes
+    # each row is the point of a dense grid on its level's lattice: same
+    # coordinates bit for bit, same outcome and step count
+    for level, rows in table.groupby("level"):
+        n = (17 - 1) * 2**level + 1
+        dense = eosfast.grid(res=n, steps=3000, eta=0.2, **FRINGE)
+        ix = np.searchsorted(dense.x0, rows["x0"].to_numpy())
+        iy = np.searchsorted(dense.y0, rows["y0"].to_numpy())
+        assert np.array_equal(dense.x0[ix], rows["x0"]) and np.array_equal(dense.y0[iy],
+                                                                           rows["y0"])
+        assert np.array_equal(dense.status[0][iy, ix], rows["status"])
+        assert np.array_equal(dense.steps[0][iy, ix], rows["steps"])
+    # a subset of columns, and what a refined map cannot export, in one line
+    code, _, err = run_cli("export", path, "-o", tmp_path / "s.parquet", "--columns",
+                           "x0,y0,status", "-q")
+    assert code == 0, err
+    assert list(pd.read_parquet(tmp_path / "s.parquet").columns) == ["x0", "y0", "status"]
+    for args, words in [(["-o", tmp_path / "r.nc"], "Parquet"),
+                        (["-o", tmp_path / "e.parquet", "--eta", "0.2"], "one step size"),
+                        (["-o", tmp_path / "c.parquet", "--columns", "sharpness"], "sharpness")]:
+        code, _, err = run_cli("export", path, *args, "-q")
+        assert code == 2 and words in err and err.count("\n") == 1, err
+        assert not (tmp_path / "r.nc").exists()
