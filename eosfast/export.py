@@ -258,12 +258,12 @@ def _export_refined(path, out: Path, cols: list[str], force: bool, notify, t0: f
 
             def write(level: int, iy, ix, data) -> None:
                 n = lattice_points(spec.base, level)
-                column = {"level": lambda: np.full(iy.size, level, np.int8),
-                          "x0": lambda: lattice_coords(*spec.x_range, n, ix),
-                          "y0": lambda: lattice_coords(*spec.y_range, n, iy),
-                          "status": lambda: data["status"], "steps": lambda: data["steps"]}
+                column = {"level": np.full(iy.size, level, np.int8),
+                          "x0": lattice_coords(*spec.x_range, n, ix),
+                          "y0": lattice_coords(*spec.y_range, n, iy),
+                          "status": data["status"], "steps": data["steps"]}
                 w.write_table(pa.Table.from_arrays(
-                    [np.ascontiguousarray(column[c](), REFINED_COLUMNS[c]) for c in cols],
+                    [np.ascontiguousarray(column[c], REFINED_COLUMNS[c]) for c in cols],
                     schema=schema))
 
             base = rf.read_base(f, ("status", "steps"))

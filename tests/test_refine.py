@@ -518,6 +518,18 @@ def test_info_summarises_a_refined_map(tmp_path, run_cli):
     v = s["verification"]
     assert v["points"] == 50 and v["mismatches"] == ver["mismatches"]
     assert v["ci95"][0] <= v["rate"] == v["mismatches"] / 50 <= v["ci95"][1]
+    # info --verify reads every chunk of every level against its checksum
+    code, text, _ = run_cli("info", "--verify", path)
+    assert code == 0 and "complete and intact" in text, text
+    damaged = tmp_path / "d.h5"
+    damaged.write_bytes(path.read_bytes())
+    with h5py.File(damaged) as f:
+        offset = f["level_02"]["steps"].id.get_chunk_info(0).byte_offset
+    with open(damaged, "r+b") as fh:
+        fh.seek(offset + 8)
+        fh.write(b"\xff\x00\xff\x00")
+    code, text, _ = run_cli("info", "--verify", damaged)
+    assert code == 1 and "fails its checksum" in text and "level_02/steps" in text, text
     # a .part of an interrupted run says how far it got and how to finish
     part = tmp_path / "p.h5.part"
     part.write_bytes(path.read_bytes())
