@@ -29,11 +29,36 @@ def _started_as_command() -> bool:
                                                          "eosfast-script.py")
 
 
+#: Commands that write their output piece by piece and continue it with ``--resume``.
+RESUMABLE = frozenset({"grid", "zoom", "refine"})
+
+
+def command_name(argv: list[str]) -> str | None:
+    """The command of an ``eosfast`` argument list (its first word not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def resume_command(argv: list[str]) -> str:
+    """The command line that continues this run: the same arguments and ``--resume``."""
+    import shlex
+
+    args = list(argv) + ([] if "--resume" in argv else ["--resume"])
+    return shlex.join(["eosfast", *args])
+
+
+def stopped_while_starting(signum: int, argv: list[str]) -> str:
+    """What a command stopped before its work began says (without ``eosfast: ``)."""
+    name = "Ctrl-C" if signum == _signal.SIGINT else _signal.Signals(signum).name
+    line = f"stopped by {name} while starting (nothing was written)"
+    if command_name(argv) in RESUMABLE and not {"-h", "--help"} & set(argv):
+        # a .part from an earlier run is continued, or the run starts afresh
+        line += f"; run `{resume_command(argv)}` to continue"
+    return line
+
+
 def _stop_at_start(signum, frame):  # pragma: no cover - runs in the command's process
     try:
-        name = "Ctrl-C" if signum == _signal.SIGINT else _signal.Signals(signum).name
-        _os.write(2, f"eosfast: stopped by {name} while starting (nothing was written)\n"
-                  .encode())
+        _os.write(2, f"eosfast: {stopped_while_starting(signum, _sys.argv[1:])}\n".encode())
     finally:
         _os._exit(128 + signum)
 

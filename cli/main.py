@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import sys
 
 import click
 
 from eosfast._version import __version__
+
+from . import RESUMABLE, command_name, resume_command, stopped_while_starting
 
 #: command name -> (module in eosfast.cli, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -88,14 +91,6 @@ def flag_spelling(command: click.Command | None) -> dict[str, str]:
             longs = [o for o in p.opts if o.startswith("--")]
             out[p.name] = longs[0] if longs else p.opts[0]
     return out
-
-
-def resume_command(argv: list[str]) -> str:
-    """The command line that continues this run: the same arguments and ``--resume``."""
-    import shlex
-
-    args = list(argv) + ([] if "--resume" in argv else ["--resume"])
-    return shlex.join(["eosfast", *args])
 
 
 def _raise_interrupt(signum, frame):
@@ -172,7 +167,6 @@ def run(argv: list[str]) -> int:
         EosfastError,
         Interrupted,
         InvalidArgument,
-        signal_name,
         signal_number,
     )
 
@@ -200,10 +194,13 @@ def run(argv: list[str]) -> int:
     except EosfastError as exc:
         return one_line(str(exc))
     except Interrupted as exc:
-        return one_line(str(exc), exc.exit_status, prefix="")
-    except KeyboardInterrupt as exc:
+        message = str(exc)
+        if command_name(argv) in RESUMABLE and RESUME_HINT not in message:
+            message += f"; {RESUME_HINT} to start it again"  # a .part of earlier runs, or none
+        return one_line(message, exc.exit_status, prefix="")
+    except KeyboardInterrupt as exc:  # before a writer had anything to keep
         sig = signal_number(exc)
-        click.echo(f"eosfast: stopped by {signal_name(sig)}", err=True)
+        click.echo(f"eosfast: {stopped_while_starting(sig, argv)}", err=True)
         return 128 + sig
     except BrokenPipeError:  # e.g. `eosfast info g.h5 | head -1`: nothing more to say
         import os
@@ -227,10 +224,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = run(argv)
     except KeyboardInterrupt as exc:  # between two statements of run() itself
-        from eosfast.errors import signal_name, signal_number
+        from eosfast.errors import signal_number
 
         sig = signal_number(exc)
-        click.echo(f"eosfast: stopped by {signal_name(sig)}", err=True)
+        click.echo(f"eosfast: {stopped_while_starting(sig, argv)}", err=True)
         code = 128 + sig
     finally:
         _after(previous, code)

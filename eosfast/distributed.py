@@ -64,6 +64,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from . import interrupts
 from ._version import __version__
 from .errors import EosfastError
 from .models import ModelSpec
@@ -457,8 +458,9 @@ def _run(target: Scheduler, threads_per_worker: int, spec: GridSpec, todo: list[
     # (the run either recovers, or stops and says what happened).
     restore_logs = _quiet_dask_logs()
     try:
-        client, cluster = _connect(target, threads_per_worker)
-        _warm_workers(client, spec.model_spec, private=target.is_local)
+        with interrupts.allowed():  # no file is touched while the cluster comes up
+            client, cluster = _connect(target, threads_per_worker)
+            _warm_workers(client, spec.model_spec, private=target.is_local)
         threads = _total_threads(client)
         size = batch_size(len(todo), threads, spec.tile[0] * spec.tile[1])
         batches = [todo[i:i + size] for i in range(0, len(todo), size)]
@@ -484,12 +486,18 @@ def _run(target: Scheduler, threads_per_worker: int, spec: GridSpec, todo: list[
                     break
 
         refill()
-        for fut in done:
+        finished = iter(done)
+        while True:
+            with interrupts.allowed():  # waiting for the cluster touches no file
+                fut = next(finished, None)
+            if fut is None:
+                break
             _, b = pending.pop(fut.key)
             try:
                 # fetched here, one task at a time, rather than gathered eagerly:
                 # finished results wait on the workers, not in this process
-                results = fut.result()
+                with interrupts.allowed():
+                    results = fut.result()
             except KilledWorker as exc:
                 if attempts[b] >= RESUBMITS:
                     raise EosfastError(f"tiles {batches[b]} kept killing dask workers "

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from typing import Protocol
 
-from . import defaults, validate
+from . import defaults, interrupts, validate
 from .errors import InvalidArgument
 from .tiles import GridSpec, Place, TileStats, mirror_arrays, placed, tile_job
 
@@ -67,7 +67,8 @@ class ThreadExecutor:
                 if len(pending) >= 2 * self.threads:
                     break
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                with interrupts.allowed():  # waiting touches no file: a signal may stop it
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 # in the order submitted: with one thread, tiles come out in order
                 for fut in sorted(done, key=pending.__getitem__):
                     index = pending.pop(fut)

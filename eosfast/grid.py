@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import defaults, validate
+from . import defaults, interrupts, validate
 from .errors import RESUME_HINT, EosfastError, Interrupted, signal_name, signal_number
 from .executors import Executor, make_executor
 from .models import Model, get_model
@@ -299,7 +299,8 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, executor
     from .store.h5 import read_params
 
     need = math.prod(spec.shape) * BYTES_PER_POINT
-    with Output(out, force=force, resume=resume, need=need) as o:
+    # a signal is a request, honoured between tiles: never inside HDF5 (interrupts.py)
+    with Output(out, force=force, resume=resume, need=need) as o, interrupts.deferred():
         if not o.resuming and resume and o.existing:
             with gridfile.open_grid(out) as g:
                 if not _same_result(read_params(g), spec):
@@ -342,6 +343,7 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
             prepare(spec)
         else:
             load_kernels(spec.model_spec)
+        interrupts.checkpoint()  # a signal while Numba compiled (it cannot raise there)
         t0 = time.perf_counter()
         if progress:
             first = spec.tile_slices(todo[0])[0] if todo else spec.eta.size - 1
@@ -353,6 +355,7 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
                 e, ys, xs = spec.tile_slices(t)
                 gridfile.write_tile(f, t, e, ys, xs, chunks)
                 done[t] = True
+                interrupts.checkpoint()
                 points += (ys.stop - ys.start) * (xs.stop - xs.start)
                 counts += stats.counts
             iterations += stats.iterations

@@ -69,8 +69,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import defaults, validate
-from .errors import EosfastError, Interrupted, InvalidArgument
+from . import defaults, interrupts, validate
+from .errors import (
+    RESUME_HINT,
+    EosfastError,
+    Interrupted,
+    InvalidArgument,
+    signal_name,
+    signal_number,
+)
 from .result import Result, percent
 from .status import Status
 from .store.layouts import GRID_FIELDS
@@ -1014,12 +1021,14 @@ class RefineSpec:
                                       spec.tol, spec.escape, spec.max_period,
                                       spec.period_tol)
 
-            if nthreads == 1 or len(bounds) <= 1:
-                parts = [run(ab) for ab in bounds]
-            else:
-                with ThreadPoolExecutor(max_workers=nthreads,
-                                        thread_name_prefix="eosfast") as pool:
-                    parts = list(pool.map(run, bounds))
+            # computing touches no file: a signal may stop it at once
+            with interrupts.allowed():
+                if nthreads == 1 or len(bounds) <= 1:
+                    parts = [run(ab) for ab in bounds]
+                else:
+                    with ThreadPoolExecutor(max_workers=nthreads,
+                                            thread_name_prefix="eosfast") as pool:
+                        parts = list(pool.map(run, bounds))
             return {k: (np.concatenate([p[k] for p in parts]) if parts else
                         np.empty(0, dtype=np.int8 if k == "status" else np.int32))
                     for k in fields}
@@ -1517,8 +1526,8 @@ def _refine_to_file(spec: RefineSpec, out, force: bool, resume: bool, threads: i
     from .store.h5 import read_params
     from .tiles import load_kernels
 
-    with Output(out, force=force, resume=resume,
-                resume_hint="rerun the same command with --resume") as o:
+    # a signal is a request, honoured between levels: never inside HDF5 (interrupts.py)
+    with Output(out, force=force, resume=resume) as o, interrupts.deferred():
         if not o.resuming and resume and o.existing:
             with rf.open_refined(out) as f:
                 if read_params(f) != spec.params():
@@ -1532,6 +1541,7 @@ def _refine_to_file(spec: RefineSpec, out, force: bool, resume: bool, threads: i
                                  r.verification)
             o.adopt_existing()
         load_kernels(spec.model)
+        interrupts.checkpoint()  # a signal while Numba compiled (it cannot raise there)
         t0 = time.perf_counter()
         classify = _Counting(spec.classifier(threads))
         base_points = 0
@@ -1558,11 +1568,12 @@ def _refine_to_file(spec: RefineSpec, out, force: bool, resume: bool, threads: i
                                                                      spec.levels))
                     _write_level(f, lat, level, stats)
                     done = level
+                    interrupts.checkpoint()
                 ver = verify_lattice(lat, classify, spec.verify, spec.seed)
-            except KeyboardInterrupt:
-                raise Interrupted(f"interrupted: {done} of {spec.levels} levels saved in "
-                                  f"{o.part}; rerun the same command with --resume to "
-                                  "finish") from None
+            except KeyboardInterrupt as exc:
+                sig = signal_number(exc)
+                raise Interrupted(f"stopped by {signal_name(sig)}: {done} of {spec.levels} "
+                                  f"levels saved in {o.part}; {RESUME_HINT}", sig) from None
             _write_verify(f, lat, ver)
             rf.finish(f)
             if progress:

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import defaults, validate
+from . import defaults, interrupts, validate
 from .errors import RESUME_HINT, EosfastError, Interrupted, signal_name, signal_number
 from .fractal import FractalResult, analyze
 from .progress import notifier
@@ -331,6 +331,8 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
         if path is not None:
             need = levels * (res * res * 5 + 2 * res * 8 + 4096)
             o = stack.enter_context(Output(path, force=force, resume=resume, need=need))
+            # a signal is a request, honoured between levels: never inside HDF5
+            stack.enter_context(interrupts.deferred())
             if resume and not o.resuming and o.existing:
                 with open_file(path, ZOOM.kind) as g:
                     _same_zoom(read_params(g), params, path)
@@ -377,6 +379,7 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
                                       fractal=analyze(g))
                     if f is not None:
                         _write_level(f, level, float(eta))
+                        interrupts.checkpoint()
                 elif tick:
                     tick(1, 1)
                 if level.fractal.box_counts[0] == 0:

@@ -37,7 +37,8 @@ ENV = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                     "MPLBACKEND": "Agg"}
 
 #: The real command line, with one function of eosfast wrapped: HOOK is
-#: "module:function|n|action|when": on the n-th call (before or after it runs)
+#: "module:function|n|action|when" (or "module:Class.method|..."): on the n-th
+#: call (before or after it runs)
 #: pause (touch READY, wait for GO), fill the disk holding FILL, or send
 #: ourselves a signal ("kill15").
 CHILD = r"""
@@ -52,6 +53,9 @@ if os.environ.get("FSIZE"):  # a file size limit: writes past it fail with EFBIG
 target, count, action, when = os.environ["HOOK"].split("|")
 name, attr = target.split(":")
 module = importlib.import_module(name)
+*owners, attr = attr.split(".")  # "Class.method" wraps a method
+for owner in owners:
+    module = getattr(module, owner)
 original = getattr(module, attr)
 calls = [0]
 
