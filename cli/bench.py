@@ -8,9 +8,11 @@ import click
 
 from eosfast import defaults as D
 
+from .common import MODEL_HELP
+
 
 @click.command("bench")
-@click.option("--model", default=D.MODEL, show_default=True)
+@click.option("--model", default=D.MODEL, show_default=True, help=MODEL_HELP)
 @click.option("--res", type=int, default=D.RES, show_default=True, help="eosfast grid edge.")
 @click.option("--numpy-res", type=int, default=None,
               help="NumPy grid edge (default: res, the same points).")

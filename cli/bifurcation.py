@@ -6,7 +6,7 @@ import click
 
 from eosfast import defaults as D
 
-from .common import model_options, progress_reporter, quiet_option
+from .common import TOL_HELP, model_options, progress_reporter, quiet_option
 
 OBSERVABLES = D.OBSERVABLES
 
@@ -27,8 +27,7 @@ OBSERVABLES = D.OBSERVABLES
               help="What the orbit holds: P (product of the weights; default for the "
                    "networks), x (default for expressions), y, loss, sharpness, b = xy - 1.")
 @click.option("--tol", type=float, default=D.TOL, show_default=True,
-              help="Converged when |1 - P| < tol (networks), or max |grad L| < tol at a "
-                   "minimum (expressions).")
+              help=TOL_HELP)
 @click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
               help="Diverged when |x| or |y| > escape or not finite.")
 @click.option("--period-tol", type=float, default=D.PERIOD_TOL, show_default=True,

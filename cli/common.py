@@ -22,6 +22,11 @@ MODEL_HELP = ("A registry name (zhu4, deg3, deg2, deg6, chen_bruna, catapult, kr
               "e.g. \"log(cosh(1 - x**2*y**2))\": plain GD on it.")
 
 
+#: What --tol means (every command that runs the map).
+TOL_HELP = ("Converged when |1 - P| < tol (networks), or max |grad L| < tol at a minimum "
+            "(expressions and the other registry models).")
+
+
 def model_options(command):
     """``--model`` and ``--param NAME=VALUE`` (repeatable), passed as ``model, model_params``."""
     command = click.option(

@@ -8,7 +8,7 @@ import click
 
 from eosfast import defaults as D
 
-from .common import model_options, progress_reporter, quiet_option
+from .common import TOL_HELP, model_options, progress_reporter, quiet_option
 
 
 @click.command("grid")
@@ -27,8 +27,7 @@ from .common import model_options, progress_reporter, quiet_option
 @click.option("--eta-res", type=int, default=None, help="Number of step sizes in --eta-range.")
 @click.option("--steps", type=int, default=D.STEPS, show_default=True, help="Step cap.")
 @click.option("--tol", type=float, default=D.TOL, show_default=True,
-              help="Converged when |1 - P| < tol (networks), or max |grad L| < tol at a "
-                   "minimum (expressions).")
+              help=TOL_HELP)
 @click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
               help="Diverged when |x| or |y| > escape or not finite.")
 @click.option("--max-period", type=int, default=D.MAX_PERIOD, show_default=True,

@@ -160,6 +160,28 @@ def usage(ctx: click.Context | None) -> str:
             "of a command, 'eosfast --help' for more.")
 
 
+@contextlib.contextmanager
+def _notes_on_one_line():
+    """While a command runs, an :class:`eosfast.errors.Note` prints as
+    ``eosfast: note: ...`` (one line), not as a warning with its source line."""
+    import warnings
+
+    from eosfast.errors import Note
+
+    show = warnings.showwarning
+
+    def note(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, Note):
+            click.echo(f"eosfast: note: {' '.join(str(message).split())}", err=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = note
+        warnings.simplefilter("always", Note)
+        yield
+
+
 def run(argv: list[str]) -> int:
     """Run the group on ``argv``; every user error becomes one line. The exit status."""
     from eosfast.errors import (
@@ -175,7 +197,7 @@ def run(argv: list[str]) -> int:
 
     try:
         # not cli.main(): it turns a KeyboardInterrupt (and so SIGTERM) into a bare Abort
-        with cli.make_context("eosfast", list(argv)) as ctx:
+        with cli.make_context("eosfast", list(argv)) as ctx, _notes_on_one_line():
             rv = cli.invoke(ctx)
     except click.exceptions.Exit as exc:  # --help, --version
         return exc.exit_code

@@ -8,12 +8,11 @@ import click
 
 from eosfast import defaults as D
 
-from .common import progress_reporter, quiet_option
+from .common import MODEL_HELP, TOL_HELP, progress_reporter, quiet_option
 
 
 @click.command("refine")
-@click.option("--model", default=D.MODEL, show_default=True,
-              help="Coupling pattern / objective: zhu4, deg3, deg2, deg6.")
+@click.option("--model", default=D.MODEL, show_default=True, help=MODEL_HELP)
 @click.option("--base", type=int, default=D.REFINE_BASE, show_default=True,
               help="Points per axis of the dense base grid.")
 @click.option("--levels", type=int, default=D.REFINE_LEVELS, show_default=True,
@@ -27,7 +26,7 @@ from .common import progress_reporter, quiet_option
               help="The step size (one per refined file).")
 @click.option("--steps", type=int, default=D.STEPS, show_default=True, help="Step cap.")
 @click.option("--tol", type=float, default=D.TOL, show_default=True,
-              help="Converged when |1 - P| < tol.")
+              help=TOL_HELP)
 @click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
               help="Diverged when |x| or |y| > escape or not finite.")
 @click.option("--halo", type=int, default=D.REFINE_HALO, show_default=True,

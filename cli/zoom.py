@@ -10,7 +10,7 @@ import click
 
 from eosfast import defaults as D
 
-from .common import model_options, progress_reporter, quiet_option
+from .common import TOL_HELP, model_options, progress_reporter, quiet_option
 
 
 @click.command("zoom")
@@ -28,12 +28,12 @@ from .common import model_options, progress_reporter, quiet_option
 @click.option("--eta", type=float, default=D.ETA, show_default=True, help="Step size.")
 @click.option("--steps", type=int, default=D.STEPS, show_default=True, help="Step cap.")
 @click.option("--tol", type=float, default=D.TOL, show_default=True,
-              help="Converged when |1 - P| < tol (networks), or max |grad L| < tol at a "
-                   "minimum (expressions).")
+              help=TOL_HELP)
 @click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
               help="Diverged when |x| or |y| > escape or not finite.")
-@click.option("--track", is_flag=True,
-              help="Re-centre each level on the boundary point nearest the previous centre.")
+@click.option("--track/--no-track", default=D.ZOOM_TRACK, show_default=True,
+              help="Re-centre each level on the boundary point nearest the previous centre "
+                   "(without it, a centre inside one basin shows that basin only, D = nan).")
 @click.option("-o", "--out", default="zoom.h5", show_default=True, help="Output HDF5 file.")
 @click.option("--filmstrip", default=None, metavar="IMAGE",
               help="Filmstrip of every level [default: OUT with .png].")

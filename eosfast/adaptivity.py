@@ -41,7 +41,7 @@ class Adaptivity(Result):
 
     def summary(self) -> str:
         conv = self.status == Status.CONVERGED
-        return (f"{self.model} from ({self.x0:g}, {self.y0:g}): {self.eta.size} eta in "
+        return (f"{self.model_label} from ({self.x0:g}, {self.y0:g}): {self.eta.size} eta in "
                 f"[{self.eta.min():g}, {self.eta.max():g}], {int(conv.sum())} converged")
 
 
@@ -161,9 +161,9 @@ def from_grid(path, x0: float | None = None, y0: float | None = None) -> Adaptiv
             iy, ix = nearest(px, py)
             if count[iy, ix] == 0:
                 raise EosfastError(
-                    f"the init ({xs[ix]:g}, {ys[iy]:g}) of {path} converges at none of its "
-                    f"{etas.size} step sizes: nothing to draw; ({xs[top[1]]:g}, {ys[top[0]]:g}) "
-                    f"converges at {best} of them")
+                    f"the init ({float(xs[ix])!r}, {float(ys[iy])!r}) of {path} converges at "
+                    f"none of its {etas.size} step sizes: nothing to draw; "
+                    f"({float(xs[top[1]])!r}, {float(ys[top[0]])!r}) converges at {best} of them")
         sharp = f["sharpness"][:, iy, ix]
         status = f["status"][:, iy, ix]
         steps = f["steps"][:, iy, ix]

@@ -139,13 +139,15 @@ class BenchResult(Result):
                 f"{self.thread_scaling:.2f}x")
 
     def report(self) -> str:
+        rows = [("eosfast, 1 thread", self.eosfast_1),
+                (f"eosfast, {self.threads} threads", self.eosfast_n),
+                (f"check-free lanes, {self.threads} threads", self.lanes),
+                (f"NumPy ({self.numpy_points} points)", self.numpy)]
+        width = max(len(label) for label, _ in rows)  # one column, whatever the numbers
         return "\n".join([
-            f"grid kernel, model {self.model}, {self.points} points "
+            f"grid kernel, model {self.model_label}, {self.points} points "
             f"({self.iterations:.3g} GD iterations counted from steps run)",
-            f"  eosfast, 1 thread           : {self.eosfast_1:10.3g} it/s",
-            f"  eosfast, {self.threads} threads          : {self.eosfast_n:10.3g} it/s",
-            f"  check-free lanes, {self.threads} threads : {self.lanes:10.3g} it/s",
-            f"  NumPy ({self.numpy_points} points)       : {self.numpy:10.3g} it/s",
+            *(f"  {label:<{width}} : {rate:10.3g} it/s" for label, rate in rows),
             f"  eosfast / check-free lanes: {self.kernel_vs_lanes:.2f}; vs NumPy "
             f"{self.speedup_numpy:.1f}x; 1 -> {self.threads} threads: "
             f"{self.thread_scaling:.2f}x",

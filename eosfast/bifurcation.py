@@ -113,7 +113,7 @@ class Bifurcation(Result):
     def summary(self) -> str:
         """One line: sizes and outcome counts."""
         c = self.counts()
-        return (f"{self.model} bifurcation: {self.eta.size} eta in [{self.eta.min():g}, "
+        return (f"{self.model_label} bifurcation: {self.eta.size} eta in [{self.eta.min():g}, "
                 f"{self.eta.max():g}] x {self.record} samples ({self.observable}); "
                 f"converged {c['converged']}, periodic {c['periodic']}, none {c['none']}, "
                 f"diverged {c['diverged']}")

@@ -61,6 +61,8 @@ OBSERVABLES = ("P", "x", "y", "loss", "sharpness", "b")
 # ---------------------------------------------------------------- zoom
 
 ZOOM_CENTER = (3.2, 0.3)
+#: zoom re-centres each level on the boundary (a fixed centre leaves it from x256 on)
+ZOOM_TRACK = True
 ZOOM_WIDTH = 0.4
 ZOOM_MAGNIFICATION = 4.0
 ZOOM_LEVELS = 6

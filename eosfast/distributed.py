@@ -66,7 +66,7 @@ from urllib.parse import urlsplit
 
 from . import interrupts
 from ._version import __version__
-from .errors import EosfastError
+from .errors import EosfastError, InvalidArgument
 from .models import ModelSpec
 from .tiles import GridSpec, Place, TileStats, load_kernels, placed, tile_job
 from .validate import cores as default_threads
@@ -153,27 +153,29 @@ def parse_scheduler(text: str) -> Scheduler:
     EosfastError
         With a one-line message, for anything else.
     """
-    usage = f"scheduler must be tcp://HOST:PORT or local:N, got {text!r}"
+    shown = repr(str(text)).replace("{", "{{").replace("}", "}}")  # the message is a template
+    usage = f"{{scheduler}} must be tcp://HOST:PORT or local:N, got {shown}"
     text = str(text).strip()
     if text.startswith("local:"):
         n = text[len("local:"):]
         if not (n.isascii() and n.isdigit()) or int(n) < 1:
-            raise EosfastError(f"{usage} (N: worker processes, at least 1)")
+            raise InvalidArgument(f"{usage} (N: worker processes, at least 1)", "scheduler")
         cores = default_threads()
         if int(n) > 4 * cores:  # a typo, not a plan: each is a process here
-            raise EosfastError(f"scheduler local:{int(n)} would start {int(n)} worker processes on "
-                               f"this machine's {cores} cores; use at most {4 * cores}")
+            raise InvalidArgument(f"{{scheduler}} local:{int(n)} would start {int(n)} worker "
+                                  f"processes on this machine's {cores} cores; use at most "
+                                  f"{4 * cores}", "scheduler")
         return Scheduler(address=None, n_workers=int(n))
     if not text.startswith("tcp://"):
-        raise EosfastError(usage)
+        raise InvalidArgument(usage, "scheduler")
     try:
         parts = urlsplit(text)
         host, port = parts.hostname, parts.port
     except ValueError:  # a port that is not a number in 0..65535
-        raise EosfastError(usage) from None
+        raise InvalidArgument(usage, "scheduler") from None
     if not host or parts.path or parts.query or parts.fragment or parts.username \
             or port == 0:
-        raise EosfastError(usage)
+        raise InvalidArgument(usage, "scheduler")
     port = DEFAULT_PORT if port is None else port
     shown = f"[{host}]" if ":" in host else host  # IPv6 literal
     return Scheduler(address=f"tcp://{shown}:{port}", host=host, port=port)

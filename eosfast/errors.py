@@ -18,6 +18,11 @@ class EosfastError(ValueError):
     """Bad input or an unusable file: the user can fix it, no traceback needed."""
 
 
+class Note(UserWarning):
+    """Something the user should know that is not an error (the command line prints
+    ``eosfast: note: ...`` on one line), e.g. which step size a near ``--eta`` took."""
+
+
 class InvalidArgument(EosfastError, TypeError):
     """An argument of an API call is invalid.
 

@@ -38,7 +38,7 @@ from . import frame, validate
 from .errors import EosfastError, InvalidArgument
 from .progress import notifier
 from .readers import count_bands, iter_blocks
-from .result import Result
+from .result import Result, model_label
 from .store.atomic import Output
 from .store.gridfile import eta_index, is_complete, open_grid
 from .store.h5 import file_kind, read_params
@@ -84,8 +84,12 @@ class Export(Result):
 
     def summary(self) -> str:
         partial = "" if self.complete else " (partial run: pending points have status -128)"
-        return (f"{self.path}: {self.format}, {self.rows} rows x {len(self.columns)} columns "
-                f"({', '.join(self.columns)}) in {self.seconds:.2f} s{partial}")
+        if self.format == "netcdf":  # variables on dimensions, not a table
+            what = (f"{len(self.columns)} variables ({', '.join(self.columns)}) on (eta, y0, "
+                    f"x0), {self.rows} grid points")
+        else:
+            what = f"{self.rows} rows x {len(self.columns)} columns ({', '.join(self.columns)})"
+        return f"{self.path}: {self.format}, {what} in {self.seconds:.2f} s{partial}"
 
 
 def output_format(out: Path, fmt: str | None) -> str:
@@ -168,7 +172,11 @@ def _provenance(f) -> dict:
     keep = ("model", "steps", "tol", "escape", "eosfast_version", "created", "complete")
     attrs = {k: f.attrs[k] for k in keep if k in f.attrs}
     attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in attrs.items()}
-    return {**attrs, "complete": bool(attrs.get("complete", 0)), "params": read_params(f)}
+    params = read_params(f)
+    mp = params.get("model_params") if isinstance(params, dict) else None
+    mp = mp if isinstance(mp, dict) else {}
+    return {**attrs, "complete": bool(attrs.get("complete", 0)), "params": params,
+            "model_params": mp, "model_label": model_label(attrs.get("model", "?"), mp)}
 
 
 def _parquet(f, part: Path, which: list[int], cols: list[str], notify) -> None:

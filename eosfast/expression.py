@@ -97,6 +97,10 @@ def _short(text: str, n: int = 40) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
+#: Stands for the parameters' argument in a reason (see :func:`invalid`).
+PARAM_FLAG = "\x00params\x00"
+
+
 def _refuse(reason: str) -> ExpressionError:
     return ExpressionError(reason)
 
@@ -251,7 +255,7 @@ class _Walker:
         if name in FUNCTIONS:
             raise _refuse(f"{name} is a function: call it as {name}(...)")
         raise _refuse(f"unknown name {_short(name)!r}: the variables are x and y, and a "
-                      f"parameter must be declared (--param {_short(name)}=VALUE)")
+                      f"parameter must be declared ({PARAM_FLAG} {_short(name)}=VALUE)")
 
     def call(self, node: ast.Call, depth: int) -> Node:
         func = node.func
@@ -371,9 +375,17 @@ def read(text: Any, params: Mapping[str, Any] | Iterable[str] | None = None,
 
 
 def invalid(reason: str, argname: str = "model") -> InvalidArgument:
-    """The error for a refused expression (braces escaped: the message is a template)."""
+    """The error for a refused expression (braces escaped: the message is a template).
+
+    :data:`PARAM_FLAG` in the reason becomes the parameters' argument, spelled
+    ``model_params`` from Python and ``--param`` on the command line.
+    """
     reason = reason.replace("{", "{{").replace("}", "}}")
-    return InvalidArgument(f"{{{argname}}}: {reason}", argname)
+    names = [argname]
+    if PARAM_FLAG in reason:
+        reason = reason.replace(PARAM_FLAG, "{model_params}")
+        names.append("model_params")
+    return InvalidArgument(f"{{{argname}}}: {reason}", *names)
 
 
 # ---------------------------------------------------------------- symbolic form

@@ -255,6 +255,19 @@ class FractalResult(Result):
                        f"D_box = {d1:.3f} is an average over these scales")
         return out
 
+    @property
+    def verdict(self) -> str:
+        """The fractality test's answer, qualified where the :meth:`warnings` disagree.
+
+        The test (Puy et al. 2021) looks at balls of one radius; the warnings
+        look across scales. "fractal" with a warning that the boundary follows
+        no single power law would read as a clean verdict, so it says both.
+        """
+        if self.fractality_test == "fractal" and self.warnings():
+            return ("fractal at the test's scale, but not one power law across scales "
+                    "(see the warnings)")
+        return self.fractality_test
+
     def ln2_note(self) -> str:
         """The ``S_bb > ln 2`` criterion, with what its answer means here."""
         sbb = _fmt(self.boundary_basin_entropy)
@@ -282,13 +295,14 @@ class FractalResult(Result):
                      if i < self.eps.size else "")
             lines.append((left + right).rstrip())
         lines.append("(* = in the fit; slope = local slope to the next box size)")
+        lines += [f"warning: {w}" for w in self.warnings()]
         lines.append(f"fractality test (Puy et al. 2021, {self.n_classes} classes): "
-                     f"{self.fractality_test}, S_bb = {_fmt(self.fractality_sbb)} +- "
+                     f"{self.verdict}; S_bb = {_fmt(self.fractality_sbb)} +- "
                      f"{_fmt(self.fractality_sigma)} from {self.fractality_balls} balls of "
                      f"radius {self.fractality_radius} px (smooth: "
                      f"{_fmt(self.fractality_interval[0])}..{_fmt(self.fractality_interval[1])})")
-        lines.append(f"ln 2 criterion (boxes of {self.entropy_box} px): {self.ln2_note()}")
-        lines += [f"warning: {w}" for w in self.warnings()]
+        if self.ln2_criterion:  # below ln 2 it says nothing (it is only sufficient)
+            lines.append(f"ln 2 criterion (boxes of {self.entropy_box} px): {self.ln2_note()}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -321,6 +335,7 @@ class FractalResult(Result):
             "n_classes": self.n_classes,
             "ln2_criterion": self.ln2_criterion,
             "fractality_test": self.fractality_test,
+            "verdict": self.verdict,
             "fractality_sbb": self.fractality_sbb,
             "fractality_sigma": self.fractality_sigma,
             "fractality_radius": self.fractality_radius,
@@ -341,7 +356,7 @@ class FractalResult(Result):
                 f"alpha = {_fmt(self.uncertainty_exponent)} "
                 f"(D = {_fmt(self.uncertainty_dimension)}), "
                 f"S_b = {_fmt(self.basin_entropy)}, S_bb = {_fmt(self.boundary_basin_entropy)} "
-                f"(box {self.entropy_box} px), fractality test: {self.fractality_test}")
+                f"(box {self.entropy_box} px), fractality test: {self.verdict}")
 
 
 def _fmt(v: float) -> str:
@@ -932,8 +947,9 @@ def analyze(data: Any, *, eta: float | None = None, split: str = "diverged",
             if eta is not None:
                 idx = data.index(eta)
             elif status.shape[0] != 1:
-                raise EosfastError(f"the result holds {status.shape[0]} step sizes "
-                                   f"({', '.join(f'{e:g}' for e in data.eta)}); choose one eta")
+                shown = ", ".join(repr(float(e)) for e in data.eta)
+                raise EosfastError(f"the result holds {status.shape[0]} step sizes ({shown}); "
+                                   "choose one eta")
             status = status[idx]
         if np.any(status == Status.PENDING):
             raise EosfastError("this slice is not fully computed yet (resume the grid first)")
@@ -1001,7 +1017,7 @@ def load_slice(path: Any, eta: float | None = None) -> Any:
             etas = f["eta"][:]
         if etas.size != 1:
             raise InvalidArgument(f"{path} holds {etas.size} step sizes "
-                                  f"({', '.join(f'{e:g}' for e in etas)}); choose one with "
+                                  f"({', '.join(repr(float(e)) for e in etas)}); choose one with "
                                   "{eta}", "eta")
         eta = float(etas[0])
     return read_grid(path, eta=eta, fields=["status"])
@@ -1116,6 +1132,6 @@ def analyze_file(path: Any, eta: float | None = None, **options: Any) -> Fractal
 
         refined = read_refined(path)
         if eta is not None and not np.isclose(eta, refined.spec.eta, rtol=1e-12, atol=0.0):
-            raise EosfastError(f"{path} holds eta={refined.spec.eta:g}, not {eta:g}")
+            raise EosfastError(f"{path} holds eta={float(refined.spec.eta)!r}, not {float(eta)!r}")
         return analyze_refined(refined, **options)
     return analyze(load_slice(path, eta), **options)

@@ -248,11 +248,11 @@ def _grid_in_memory(spec: GridSpec, executor: Executor, progress) -> GridResult:
                       params=spec.params(), **arrays)
 
 
-def _same_result(params: dict, spec: GridSpec) -> bool:
-    mine = spec.params()
+def _check_same_result(params: dict, spec: GridSpec, path) -> None:
+    from .store.h5 import check_same_params
+
     # files written before expression models have no model_params: a network's are {}
-    return all(params.get(k, {} if k == "model_params" else None) == mine[k]
-               for k in RESULT_KEYS)
+    check_same_params(path, params, spec.params(), RESULT_KEYS, {"model_params": {}})
 
 
 def _check_resumable(f, path: Path) -> None:
@@ -279,10 +279,7 @@ def _open_for_resume(part: Path, spec: GridSpec):
     f = gridfile.open_grid(part, "r+")
     try:
         _check_resumable(f, part)
-        params = read_params(f)
-        if not _same_result(params, spec):
-            raise EosfastError(f"{part} was made with other parameters; cannot resume it "
-                               "with these (use the same options, or --force to start over)")
+        _check_same_result(read_params(f), spec, part)
         spec = spec.with_tile(gridfile.tile_shape(f))  # the file's tiling decides
         check = gridfile.verify_tiles(f, np.flatnonzero(gridfile.done_tiles(f)).tolist())
         if check.bad:
@@ -303,9 +300,7 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, executor
     with Output(out, force=force, resume=resume, need=need) as o, interrupts.deferred():
         if not o.resuming and resume and o.existing:
             with gridfile.open_grid(out) as g:
-                if not _same_result(read_params(g), spec):
-                    raise EosfastError(f"{out} was made with other parameters; cannot "
-                                       "resume it with these")
+                _check_same_result(read_params(g), spec, out)
                 complete = gridfile.is_complete(g) and gridfile.done_tiles(g).all()
                 counts = gridfile.count_outcomes(g) if complete else None
                 if not complete:

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from . import validate
-from .result import percent
-from .status import Status, outcome_counts
+from .result import model_label, percent
+from .status import Status, outcome_counts, stable_converged
 from .store.gridfile import check_bookkeeping, done_tiles, is_complete, read_array
 from .store.h5 import open_file, read_params, regular_file
 from .store.layouts import GRID, GRID_FIELDS
@@ -61,12 +61,35 @@ def _float(v: float) -> float | None:
 
 def _common(f, path: Path) -> dict[str, Any]:
     kind = str(_attr(f.attrs["kind"]))
+    params = read_params(f)
+    mp = params.get("model_params") if isinstance(params, dict) else None
     return {"path": str(path), "kind": kind.split(".", 1)[1],
             "eosfast_version": _attr(f.attrs.get("eosfast_version")),
-            "created": _attr(f.attrs.get("created")), "params": read_params(f)}
+            "created": _attr(f.attrs.get("created")), "params": params,
+            "model_params": mp if isinstance(mp, dict) else {}}
 
 
 # ---------------------------------------------------------------- per kind
+
+
+def _sharpness_stats(status: np.ndarray, sharpness: np.ndarray, eta: float
+                     ) -> dict[str, Any] | None:
+    """min / median / max / in_band of the stably converged points, and how many
+    converged points sit exactly on a minimum sharper than 2/eta (``unstable``:
+    :func:`eosfast.status.stable_converged`), or None when none converged."""
+    stable, unstable = stable_converged(status, sharpness, eta)
+    sharp = np.asarray(sharpness)[stable]
+    n_unstable = int(np.count_nonzero(unstable))
+    if not sharp.size and not n_unstable:
+        return None
+    out: dict[str, Any] = {"min": None, "median": None, "max": None, "in_band": 0,
+                           "unstable": n_unstable}
+    if sharp.size:
+        out.update(min=float(sharp.min()), median=float(np.median(sharp)),
+                   max=float(sharp.max()),
+                   in_band=int(np.count_nonzero((sharp > 2 / eta - BAND) & (sharp < 2 / eta))))
+    return out
+
 
 
 def _grid(f, out: dict[str, Any]) -> None:
@@ -85,13 +108,7 @@ def _grid(f, out: dict[str, Any]) -> None:
         status = read_array(f, "status", k)
         computed = int(np.count_nonzero(status != Status.PENDING))
         counts = outcome_counts(status)
-        sharp = read_array(f, "sharpness", k)[status == Status.CONVERGED]
-        sharp = sharp[np.isfinite(sharp)]
-        stats = None
-        if sharp.size:
-            band = int(np.count_nonzero((sharp > 2 / e - BAND) & (sharp < 2 / e)))
-            stats = {"min": float(sharp.min()), "median": float(np.median(sharp)),
-                     "max": float(sharp.max()), "in_band": band}
+        stats = _sharpness_stats(status, read_array(f, "sharpness", k), float(e))
         slices.append({"eta": float(e), "points": computed, "counts": counts,
                        "reached_cap": counts["bounded"], "sharpness": stats})
     out["slices"] = slices
@@ -162,13 +179,7 @@ def _refined(f, out: dict[str, Any]) -> None:
     base = rf.read_base(f, ("status", "sharpness"))
     status = base["status"][0]
     eta = float(base["eta"][0])
-    sharp = base["sharpness"][0][status == Status.CONVERGED]
-    sharp = sharp[np.isfinite(sharp)]
-    stats = None
-    if sharp.size:
-        stats = {"min": float(sharp.min()), "median": float(np.median(sharp)),
-                 "max": float(sharp.max()),
-                 "in_band": int(np.count_nonzero((sharp > 2 / eta - BAND) & (sharp < 2 / eta)))}
+    stats = _sharpness_stats(status, base["sharpness"][0], eta)
     levels = [{"level": 0, "nx": int(status.shape[1]), "ny": int(status.shape[0]),
                "points": int(status.size), "counts": outcome_counts(status),
                "rounds": 0, "seconds": None}]
@@ -267,6 +278,16 @@ def _counts_text(counts: dict[str, int], n: int) -> str:
     return ", ".join(f"{k} {percent(v, n)}" for k, v in counts.items())
 
 
+def _label(s: dict[str, Any]) -> str:
+    return model_label(s.get("model", "?"), s.get("model_params"))
+
+
+def _unstable_note(n: int) -> str:
+    return (f"note: {n} converged point{'s' if n > 1 else ''} sit{'' if n > 1 else 's'} exactly "
+            "on a minimum sharper than 2/eta (GD started on it, or landed on it exactly: an "
+            "unstable fixed point), left out of the sharpness statistics (docs/data.md)")
+
+
 def _text_grid(s: dict[str, Any]) -> list[str]:
     state = "complete" if s["complete"] else f"partial: {s['tiles_done']} of " \
                                               f"{s['tiles_total']} tiles written"
@@ -275,7 +296,7 @@ def _text_grid(s: dict[str, Any]) -> list[str]:
     p = s["params"]
     lines = [f"{s['path']}: eosfast grid ({state}), written by eosfast {s['eosfast_version']} "
              f"on {s['created']}",
-             f"model {s['model']}; {nx} x {ny} inits on x0 [{s['x_range'][0]:g}, "
+             f"model {_label(s)}; {nx} x {ny} inits on x0 [{s['x_range'][0]:g}, "
              f"{s['x_range'][1]:g}] x y0 [{s['y_range'][0]:g}, {s['y_range'][1]:g}]; "
              f"{ne} eta from {min(etas):.6g} to {max(etas):.6g}",
              f"step cap {s['steps']}, tol {p.get('tol')}, escape {p.get('escape')}, "
@@ -289,15 +310,18 @@ def _text_grid(s: dict[str, Any]) -> list[str]:
         e, n, c = x["eta"], x["points"], x["counts"]
         st = x["sharpness"]
         conv = c["converged"]
-        if st:
+        if st and st["min"] is not None:
             stats = (f"{st['min']:10.5g} {st['median']:10.5g} {st['max']:10.5g} {2 / e:8.4g} "
-                     f"{percent(st['in_band'], conv):>8}")
+                     f"{percent(st['in_band'], conv - st['unstable']):>8}")
         else:
             stats = f"{'-':>10} {'-':>10} {'-':>10} {2 / e:8.4g} {'-':>8}"
         lines.append(f"{e:10.6g} {percent(c['converged'], n):>10} {percent(c['periodic'], n):>9} "
                      f"{percent(c['bounded'], n):>9} {percent(c['diverged'], n):>9} " + stats)
     lines.append(f"* bounded: still bounded at the {s['steps']}-step cap, neither converged nor "
                  "periodic (unresolved, or chaotic)")
+    unstable = sum((x["sharpness"] or {}).get("unstable", 0) for x in s["slices"])
+    if unstable:
+        lines.append(_unstable_note(unstable))
     lines += [f"note: {a}" for a in s["advice"]]
     lines.append("fields: " + ", ".join(s["fields"]))
     return lines
@@ -311,7 +335,7 @@ def _text_trajectory(s: dict[str, Any]) -> list[str]:
            f"(2/eta = {s['threshold']:.6g})")
     return [f"{s['path']}: eosfast trajectory, written by eosfast {s['eosfast_version']} on "
             f"{s['created']}",
-            f"model {s['model']}, eta {s['eta']:g}, from ({s['x0']:g}, {s['y0']:g}), "
+            f"model {_label(s)}, eta {s['eta']:g}, from ({s['x0']:g}, {s['y0']:g}), "
             f"{s['steps']} steps requested; {end}",
             "arrays over step: x, y, loss, sharpness, a, b"]
 
@@ -324,7 +348,7 @@ def _text_bifurcation(s: dict[str, Any]) -> list[str]:
             "nats/step" if s["lyapunov"] else "no finite Lyapunov exponent")
     return [f"{s['path']}: eosfast bifurcation, written by eosfast {s['eosfast_version']} on "
             f"{s['created']}",
-            f"model {s['model']} from ({s['x0']:g}, {s['y0']:g}); {n} eta from {lo:g} to "
+            f"model {_label(s)} from ({s['x0']:g}, {s['y0']:g}); {n} eta from {lo:g} to "
             f"{hi:g}; burn {s['burn']}, record {s['record']} samples of {s['observable']}",
             f"of the {n} step sizes: converged (period 1) {percent(c['converged'], n)}, periodic "
             f"{percent(c['periodic'], n)}, no period found {percent(c['none_found'], n)}, "
@@ -336,7 +360,7 @@ def _text_zoom(s: dict[str, Any]) -> list[str]:
     state = "complete" if s["complete"] else "partial"
     lines = [f"{s['path']}: eosfast zoom ({state}: {len(s['levels'])} of {s['levels_planned']} "
              f"levels), written by eosfast {s['eosfast_version']} on {s['created']}",
-             f"model {s['model']}, eta {s['eta']:g}, {s['res']}^2 points per level, "
+             f"model {_label(s)}, eta {s['eta']:g}, {s['res']}^2 points per level, "
              f"x{s['magnification']:g} per level toward {s['center']}",
              "outcomes in % of each level's points:"]
     for lv in s["levels"]:
@@ -375,7 +399,7 @@ def _text_refined(s: dict[str, Any]) -> list[str]:
     total = nf * nf
     lines = [f"{s['path']}: eosfast refined map ({state}), written by eosfast "
              f"{s['eosfast_version']} on {s['created']}",
-             f"model {s['model']}, eta {s['eta']:g}; x0 [{s['x_range'][0]:g}, "
+             f"model {_label(s)}, eta {s['eta']:g}; x0 [{s['x_range'][0]:g}, "
              f"{s['x_range'][1]:g}] x y0 [{s['y_range'][0]:g}, {s['y_range'][1]:g}]; base "
              f"{s['base']}^2 -> {nf}^2 in {s['levels_planned']} levels (halo {s['halo']}, "
              f"contrast {s['contrast']}); step cap {s['steps']}",
@@ -387,9 +411,11 @@ def _text_refined(s: dict[str, Any]) -> list[str]:
         lines.append(f"{what:>9} ({lv['nx']}^2 lattice): {lv['points']} points"
                      f"{took}: {_counts_text(lv['counts'], lv['points'])}")
     st = s["base_sharpness"]
-    if st:
+    if st and st["min"] is not None:
         lines.append(f"sharpness of the base grid's converged points: {st['min']:.5g} to "
                      f"{st['max']:.5g}, median {st['median']:.5g} (2/eta = {2 / s['eta']:.5g})")
+    if st and st["unstable"]:
+        lines.append(_unstable_note(st["unstable"]))
     v = s["verification"]
     if v and v["points"]:
         lo, hi = v["ci95"]

@@ -363,6 +363,7 @@ def get_model(model: str | Model | ModelSpec,
         if model in MODELS:
             return MODELS[model]
         params = None
+    _refuse_mistyped_name(model, params)
     try:
         pairs = ex.check_params(params)
     except ex.ExpressionError as exc:
@@ -384,6 +385,34 @@ def get_model(model: str | Model | ModelSpec,
     while len(_BUILT) > _BUILT_MAX:
         _BUILT.popitem(last=False)
     return built
+
+
+def _refuse_mistyped_name(model: str, params) -> None:
+    """A bare word that is neither a registry model nor an expression's variable or
+    declared parameter is a mistyped model name: say so, list the models and
+    suggest the closest (``zhu5`` -> ``zhu4``, ``ZHU4`` -> ``zhu4``)."""
+    import difflib
+    import re
+
+    word = model.strip()
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", word) or word in ex.VARIABLES:
+        return
+    declared = set()
+    try:
+        declared = {name for name, _ in ex.check_params(params)}
+    except ex.ExpressionError:
+        pass
+    if word in declared or word in MODELS:
+        return
+    names = list(MODELS)
+    lower = {n.lower(): n for n in names}
+    close = ([lower[word.lower()]] if word.lower() in lower else
+             [lower[c] for c in difflib.get_close_matches(word.lower(), lower, n=1, cutoff=0.5)])
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise InvalidArgument(f"{{model}}: {ex._short(word)!r} is not a registry model ({hint}the "
+                          "models are "
+                          f"{', '.join(names)}; `eosfast models` describes them); an "
+                          "expression L(x, y) must use x and y", "model")
 
 
 def _with_params(model: Model, params) -> Model:

@@ -1077,7 +1077,9 @@ def make_refine_spec(model: str = defaults.MODEL, base: int = defaults.REFINE_BA
     period_tol = validate.real("period_tol", period_tol, positive=True)
     for name, r in (("x_range", xr), ("y_range", yr)):
         # every lattice must be strictly increasing in float64, down to the finest
-        axis = lattice_coords(r[0], r[1], finest, np.array([0, 1, finest - 2, finest - 1]))
+        # (the ends of the axis: on an axis of 3 points they overlap, hence unique)
+        ends = np.unique(np.array([0, 1, finest - 2, finest - 1]))
+        axis = lattice_coords(r[0], r[1], finest, ends)
         if not (np.all(np.isfinite(axis)) and np.all(np.diff(axis) > 0)):
             raise InvalidArgument(f"{{{name}}} {r[0]!r} {r[1]!r} is too narrow for "
                                   f"{finest} points per axis in float64", name)
@@ -1523,16 +1525,14 @@ def _refine_to_file(spec: RefineSpec, out, force: bool, resume: bool, threads: i
                     progress) -> RefineRun:
     from .store import refinefile as rf
     from .store.atomic import Output
-    from .store.h5 import read_params
+    from .store.h5 import check_same_params, read_params
     from .tiles import load_kernels
 
     # a signal is a request, honoured between levels: never inside HDF5 (interrupts.py)
     with Output(out, force=force, resume=resume) as o, interrupts.deferred():
         if not o.resuming and resume and o.existing:
             with rf.open_refined(out) as f:
-                if read_params(f) != spec.params():
-                    raise EosfastError(f"{out} was made with other parameters; cannot "
-                                       "resume it with these")
+                check_same_params(out, read_params(f), spec.params())
                 complete = rf.is_complete(f)
             if complete:
                 o.abandon()
@@ -1589,13 +1589,11 @@ def _refine_to_file(spec: RefineSpec, out, force: bool, resume: bool, threads: i
 def _open_for_resume(part, spec: RefineSpec):
     """Open an interrupted run: same parameters; its whole levels read back (and checked)."""
     from .store import refinefile as rf
-    from .store.h5 import read_params
+    from .store.h5 import check_same_params, read_params
 
     f = rf.open_refined(part, "r+")
     try:
-        if read_params(f) != spec.params():
-            raise EosfastError(f"{part} was made with other parameters; cannot resume it "
-                               "with these (use the same options, or --force to start over)")
+        check_same_params(part, read_params(f), spec.params())
         base_grid = _read_base(f, spec)
         lat = new_lattice(spec, base_grid)
         done = rf.levels_done(f)

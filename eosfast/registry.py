@@ -63,7 +63,7 @@ LITERATURE: tuple[Entry, ...] = (
                "updates, arXiv 2206.04172, s. 4 (thms 1-2), s. 6",
         fact="sharpness f''(sqrt(mu)) = 2 mu at the minimum; for eta = K/mu with "
              "1 < K <= 1.121 GD settles on a period-2 orbit around sqrt(mu)",
-        checked="formula and facts re-derived with sympy (shared/paper/models.md, verified)"),
+        checked="formula and facts re-derived with sympy from the paper cited (verified)"),
     Entry(
         name="catapult",
         expression="(x*y)**2/2",
@@ -76,7 +76,7 @@ LITERATURE: tuple[Entry, ...] = (
              "circle u^2 + v^2 = 4/eta and diverges from outside (minima: the axes, "
              "sharpness u^2 at (u, 0))",
         checked="formula and the basin boundary re-derived and reproduced "
-                "(shared/paper/models.md, verified)"),
+                "from the paper cited (verified)"),
     Entry(
         name="kreisler",
         expression="(x*y - 1)**2/2",

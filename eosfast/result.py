@@ -18,11 +18,52 @@ from .status import outcome_counts
 from .store.layouts import GRID_FIELDS
 
 
+def shortest(v: float) -> str:
+    """A float as the shortest text that reads back as the same float (``repr``): what
+    every message and title prints where a user may paste the value back."""
+    v = float(v)
+    return repr(v) if v != int(v) or abs(v) >= 1e16 else repr(v).removesuffix(".0")
+
+
+def magnification_text(m: float) -> str:
+    """``1024`` for 2^10, ``16384``, ``1.5``: a whole magnification in full, else 4 digits."""
+    return f"{m:.0f}" if float(m).is_integer() and m < 1e15 else f"{m:.4g}"
+
+
+def model_label(model: str, model_params=None) -> str:
+    """A model with its parameters, as every title and summary names it:
+    ``(x*y - t)**2/2 [t=2]``; the name alone when it has none.
+
+    ``model_params`` is a mapping (or a JSON object's text) of name -> value.
+    """
+    if isinstance(model_params, bytes):
+        model_params = model_params.decode("utf-8", "replace")
+    if isinstance(model_params, str):
+        import json
+
+        try:
+            model_params = json.loads(model_params)
+        except ValueError:
+            model_params = None
+    if not isinstance(model_params, dict) or not model_params:
+        return str(model)
+    pairs = ", ".join(f"{k}={shortest(v) if isinstance(v, (int, float)) else v}"
+                      for k, v in sorted(model_params.items()))
+    return f"{model} [{pairs}]"
+
+
 class Result:
     """Base of the result types: ``repr`` is ``<Type: summary>``."""
 
     def summary(self) -> str:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
+
+    @property
+    def model_label(self) -> str:
+        """The model with its parameters (:func:`model_label`), for titles and summaries."""
+        params = getattr(self, "params", None)
+        mp = params.get("model_params") if isinstance(params, dict) else None
+        return model_label(getattr(self, "model", "?"), mp)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.summary()}>"
@@ -81,12 +122,12 @@ class GridResult(Result):
         return (self.eta.size, self.y0.size, self.x0.size)
 
     def index(self, eta: float) -> int:
-        """Index of the slice whose step size equals ``eta`` (to 1e-12 relative)."""
-        hits = np.flatnonzero(np.isclose(self.eta, eta, rtol=1e-12, atol=0.0))
-        if hits.size == 0:
-            shown = ", ".join(f"{e:g}" for e in self.eta[:20])
-            raise EosfastError(f"eta={float(eta):g} is not in this result (it has {shown})")
-        return int(hits[0])
+        """Index of the slice whose step size is ``eta`` (the rule of
+        :func:`eosfast.store.gridfile.eta_index`: exact, else the nearest within
+        1e-5 relative, with a note)."""
+        from .store.gridfile import eta_index
+
+        return eta_index(self.eta, eta, "this result")
 
     def _need(self, name: str) -> np.ndarray:
         value = getattr(self, name)
@@ -107,7 +148,7 @@ class GridResult(Result):
         etas = f"eta {self.eta[0]:g}" if ne == 1 else f"{ne} eta in [{self.eta[0]:g}, " \
                                                        f"{self.eta[-1]:g}]"
         counts = f": {describe_counts(self.counts())}" if self.status is not None else ""
-        return f"{self.model}, {etas}, {ny} x {nx} points{counts}"
+        return f"{self.model_label}, {etas}, {ny} x {nx} points{counts}"
 
     def to_frame(self, columns=None, index: bool = False):
         """A pandas DataFrame, one row a grid point (see :func:`eosfast.read_frame`).

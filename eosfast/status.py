@@ -77,3 +77,24 @@ def outcome_counts(status) -> dict[str, int]:
     # one pass: a histogram of the int8 codes
     hist = np.bincount((status.reshape(-1).astype(np.int16) + 128), minlength=256)
     return {s.label: int(hist[int(s) + 128]) for s in OUTCOMES}
+
+
+def stable_converged(status, sharpness, eta: float):
+    """Masks of the converged points: ``(stable, unstable)``, boolean arrays like ``status``.
+
+    A run that converges to a minimum by iterating can only end where GD is
+    stable, sharpness ``<= 2/eta`` (math.md s. 3). A converged point sharper
+    than that started exactly on a minimum, or landed on one exactly in
+    floating point (dyadic lattice points on ``xy = 1``, such as ``(4, 1/4)``,
+    whose sharpness ``2(x^2 + y^2)`` is 32.125 at ``eta = 0.2``): GD stays
+    there only because the gradient is exactly 0, and any perturbation leaves.
+    Such points keep status 1 in files, but the converged-sharpness
+    statistics (``eosfast info``, the concentration plot) count them apart.
+    """
+    import numpy as np
+
+    status = np.asarray(status)
+    sharpness = np.asarray(sharpness)
+    conv = (status == Status.CONVERGED) & np.isfinite(sharpness)
+    unstable = conv & (sharpness > 2.0 / float(eta))
+    return conv & ~unstable, unstable

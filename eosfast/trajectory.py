@@ -99,7 +99,7 @@ class Trajectory(Result):
         end = (f"diverged at step {n}" if self.diverged else
                f"x={self.x[-1]:.6g}, y={self.y[-1]:.6g}, loss={self.loss[-1]:.3g}, "
                f"sharpness={self.sharpness[-1]:.6g} (2/eta={2 / self.eta:.6g})")
-        return (f"{self.model}, eta={self.eta:g} from ({self.x0:g}, {self.y0:g}), "
+        return (f"{self.model_label}, eta={self.eta:g} from ({self.x0:g}, {self.y0:g}), "
                 f"{n} steps; {end}")
 
 

@@ -53,10 +53,18 @@ from . import defaults, interrupts, validate
 from .errors import RESUME_HINT, EosfastError, Interrupted, signal_name, signal_number
 from .fractal import FractalResult, analyze
 from .progress import notifier
-from .result import GridResult, Result
+from .result import GridResult, Result, magnification_text, shortest
 from .status import Status
 from .store.atomic import Output, check_output
-from .store.h5 import add_array, add_coord, new_file, open_file, read_params, stamp
+from .store.h5 import (
+    add_array,
+    add_coord,
+    check_same_params,
+    new_file,
+    open_file,
+    read_params,
+    stamp,
+)
 from .store.layouts import ZOOM, ZOOM_LEVEL, ZOOM_LEVEL_PREFIX, ZOOM_PENDING_PREFIX
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,8 +121,9 @@ class ZoomLevel(Result):
     def summary(self) -> str:
         """One line: window, diverged fraction, dimension."""
         f = self.fractal
-        return (f"level {self.index}: x [{self.x_range[0]:.17g}, {self.x_range[1]:.17g}] "
-                f"y [{self.y_range[0]:.17g}, {self.y_range[1]:.17g}] (x{self.zoom:.4g}), "
+        xr, yr = self.x_range, self.y_range
+        return (f"level {self.index}: x [{shortest(xr[0])}, {shortest(xr[1])}] "
+                f"y [{shortest(yr[0])}, {shortest(yr[1])}] (x{magnification_text(self.zoom)}), "
                 f"diverged {100 * f.fraction:.1f}%, D_box = {_fmt(f.box_dimension)}"
                 f"{_err(f.box_dimension, f.box_dimension_err)}, "
                 f"{self.ulps_per_pixel:.3g} ulp/pixel")
@@ -140,7 +149,8 @@ class ZoomResult(Result):
         dims = ", ".join(_fmt(lv.fractal.box_dimension) for lv in self.levels)
         where = f"{self.path}: " if self.path else ""
         return (f"{where}{len(self.levels)} levels of {self.res}^2 toward "
-                f"({self.center[0]:.17g}, {self.center[1]:.17g}), x{self.magnification:g} per "
+                f"({shortest(self.center[0])}, {shortest(self.center[1])}), "
+                f"x{magnification_text(self.magnification)} per "
                 f"level; D_box per level: {dims}")
 
 
@@ -203,7 +213,7 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
          escape: float = defaults.ESCAPE,
          out: str | os.PathLike | None = None, force: bool = False, resume: bool = False,
          filmstrip: str | os.PathLike | None = None,
-         animation: str | os.PathLike | None = None, track: bool = False,
+         animation: str | os.PathLike | None = None, track: bool = defaults.ZOOM_TRACK,
          threads: int | None = None, source: str | os.PathLike | None = None,
          progress: Callable[[int, int], None] | None = None,
          model_params: Mapping[str, float] | Iterable[str] | None = None) -> ZoomResult:
@@ -241,7 +251,8 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
     track : bool
         Re-centre each level on the boundary point of the previous level
         nearest to its centre, so that a zoom follows the boundary even from a
-        centre slightly off it.
+        centre slightly off it (default True: without it the default centre
+        lies inside one basin from x256 on, and those levels have no boundary).
     threads : int, optional
         Threads of each grid.
     source : path-like, optional
@@ -312,7 +323,8 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
         _, _, u = window(center, width / magnification ** (levels - 1), res)
         raise EosfastError(
             f"level {levels - 1} would have {u:.2g} ulps of float64 per pixel at "
-            f"({center[0]:.17g}, {center[1]:.17g}): at most {fit} levels of x{magnification:g} "
+            f"({shortest(center[0])}, {shortest(center[1])}): at most {fit} levels of "
+            f"x{magnification_text(magnification)} "
             f"keep {MIN_ULPS:g} ulps per pixel")
     images = [(n, validate.path(n, p)) for n, p in (("filmstrip", filmstrip),
                                                     ("animation", animation)) if p is not None]
@@ -361,7 +373,8 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
                                        "floor")
                 if ulps < WARN_ULPS:
                     warnings.warn(f"zoom level {k}: pixel spacing {w / (res - 1):.3g} is only "
-                                  f"{ulps:.3g} ulps of float64 at ({c[0]:.17g}, {c[1]:.17g}); "
+                                  f"{ulps:.3g} ulps of float64 at "
+                                  f"({shortest(c[0])}, {shortest(c[1])}); "
                                   "grid points are rounded, finer structure is not resolvable",
                                   ZoomPrecisionWarning, stacklevel=2)
                 tick = _level_progress(progress, k, levels, levels + len(images))
@@ -447,9 +460,7 @@ def _draw(result: ZoomResult, filmstrip, animation, force: bool, progress=None,
 
 
 def _same_zoom(stored: dict, params: dict, path) -> None:
-    if any(stored.get(k) != v for k, v in params.items()):
-        raise EosfastError(f"{path} was made with other parameters; cannot resume it with these "
-                           "(use the same options, or --force to start over)")
+    check_same_params(path, stored, params)
 
 
 def _verified_levels(f) -> dict[int, ZoomLevel]:
@@ -502,8 +513,8 @@ def _refined_level(refined, xr, yr, res: int, k: int):
     # fraction of the finest spacing (only lattice points inside are drawn)
     tol = 0.25 * max(xb - xa, yb - ya) / (refined.spec.finest - 1)
     if xr[0] < xa - tol or xr[1] > xb + tol or yr[0] < ya - tol or yr[1] > yb + tol:
-        raise EosfastError(f"zoom level {k}'s window x [{xr[0]:.17g}, {xr[1]:.17g}] y "
-                           f"[{yr[0]:.17g}, {yr[1]:.17g}] leaves the refined file's "
+        raise EosfastError(f"zoom level {k}'s window x [{shortest(xr[0])}, {shortest(xr[1])}] y "
+                           f"[{shortest(yr[0])}, {shortest(yr[1])}] leaves the refined file's "
                            f"[{xa:g}, {xb:g}] x [{ya:g}, {yb:g}]")
     # lattice points across the window's narrower side, per level
     spacing = max((xb - xa), (yb - ya)) / (refined.spec.base - 1)

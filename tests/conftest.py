@@ -36,3 +36,22 @@ def run_cli():
         return p.returncode, p.stdout, p.stderr
 
     return run
+
+
+@pytest.fixture
+def here(capsys, monkeypatch):
+    """Run ``eosfast ARGS`` in this process, in a folder: (exit status, stdout, stderr).
+
+    The same entry point as the console script; for the many refusals, where
+    starting a process per case would only cost time.
+    """
+    from eosfast.cli.main import main
+
+    def run(*args, cwd):
+        monkeypatch.chdir(cwd)
+        with pytest.raises(SystemExit) as exc:
+            main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return exc.value.code, out, err
+
+    return run

@@ -425,8 +425,11 @@ def test_ln2_line_explains_itself(tmp_path, capsys):
     eosfast.grid(res=256, x_range=(3.0, 3.4), y_range=(0.1, 0.5), eta=0.25, steps=3000,
                  out=path)
     code, stdout, _ = call(capsys, "fractal", path)
-    assert code == 0 and "can never exceed ln 2" in stdout
-    assert "S_bb > ln 2: no" not in stdout
+    # two classes: the criterion cannot fire, so the text leaves it out (issue 25);
+    # --json keeps the note
+    assert code == 0 and "ln 2" not in stdout
+    code, stdout, _ = call(capsys, "fractal", path, "--json")
+    assert "can never exceed ln 2" in json.loads(stdout)["ln2_note"]
 
 
 # ---------------------------------------------------------------- 13. plots

@@ -324,6 +324,6 @@ def test_real_signals_stop_zoom_and_refine_between_levels(tmp_path, command):
     span = _reference_run(args, tmp_path / "ref")
     work = tmp_path / "work"
     work.mkdir()
-    phases, runs = _chain(work, args, "z.h5", 6, 3, span,
+    phases, runs = _chain(work, args, "z.h5", 4, 3, span,
                           lambda path: _same_h5(path, tmp_path / "ref" / "z.h5"))
     print(f"\n{command}: {len(phases)} interruptions in {runs} runs: {phases}")

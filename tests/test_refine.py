@@ -468,7 +468,7 @@ def test_plot_zoom_and_fractal_draw_from_the_file(tmp_path, run_cli):
     assert code == 0 and (tmp_path / "b.png").stat().st_size > 1000, err
     code, out, err = run_cli("plot", "basin", path, "-o", tmp_path / "c.png", "--field",
                              "steps")
-    assert code == 2 and "status only" in err
+    assert code == 2 and "exist only at the points it computed" in err
     code, out, err = run_cli("fractal", path, "--json")
     assert code == 0, err
     d = json.loads(out)

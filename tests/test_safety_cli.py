@@ -130,25 +130,6 @@ def child(hook, *args, cwd, extra_env=None, wait=True):
     return p.returncode, out, err
 
 
-@pytest.fixture
-def here(capsys, monkeypatch):
-    """Run ``eosfast ARGS`` in this process, in a folder: (exit status, stdout, stderr).
-
-    The same entry point as the console script; for the many refusals, where
-    starting a process per case would only cost time.
-    """
-    from eosfast.cli.main import main
-
-    def run(*args, cwd):
-        monkeypatch.chdir(cwd)
-        with pytest.raises(SystemExit) as exc:
-            main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return exc.value.code, out, err
-
-    return run
-
-
 def one_line(err):
     """The only line on stderr (no blank line, no trace)."""
     assert err.count("\n") == 1 and err.endswith("\n") and err.strip(), repr(err)

@@ -23,6 +23,7 @@ import numpy as np
 from .. import plots
 from ..grid import grid
 from ..models import MODELS
+from ..result import model_label
 from ..status import Status
 
 #: The common sweep: window of initial points, step sizes, step cap.
@@ -68,6 +69,7 @@ def data_atlas(quick: bool = False) -> dict:
         out["ratio"][name] = q
         out["formula"][name] = getattr(m, "reduced", "") or getattr(m, "expression", "") \
             or m.formula
+        out.setdefault("params", {})[name] = dict(getattr(m, "params", None) or {})
     return out
 
 
@@ -90,7 +92,9 @@ def draw_atlas(d: dict):
         formula = d["formula"][name]
         if len(formula) > 34:
             formula = formula[:31] + "..."
-        ax.set_title(f"{name}\n{formula}", fontsize=8.5)
+        # the parameters it ran with, as everywhere a model is named
+        label = model_label(name, d.get("params", {}).get(name))
+        ax.set_title(f"{label}\n{formula}", fontsize=8.5)
         ax.set_ylim(0.0, 1.1)
         ax.grid(alpha=0.25, lw=0.5)
     for ax in axes.flat[len(names):]:

@@ -10,7 +10,8 @@ from matplotlib.patches import Patch
 from ..defaults import BASIN_FIELDS
 from ..errors import EosfastError, InvalidArgument
 from ..result import percent
-from ..status import Status
+from ..status import Status, stable_converged
+from ..store.gridfile import ETA_MATCH_RTOL
 from ..validate import show
 from .base import THRESHOLD_STYLE, status_style
 
@@ -35,11 +36,13 @@ def loss_range(loss: np.ndarray, q: tuple[float, float] = (1.0, 99.0)) -> tuple[
 def _slice(result, eta) -> tuple[int, float]:
     if eta is None:
         if result.eta.size != 1:
-            shown = ", ".join(f"{e:g}" for e in result.eta[:20])
+            shown = ", ".join(repr(float(e)) for e in result.eta[:20])
             raise InvalidArgument(f"the result holds {result.eta.size} step sizes ({shown}"
                                   f"{', ...' if result.eta.size > 20 else ''}); choose one "
                                   "with {eta}", "eta")
         return 0, float(result.eta[0])
+    if result.eta.size == 1 and np.isclose(result.eta[0], eta, rtol=ETA_MATCH_RTOL, atol=0.0):
+        return 0, float(result.eta[0])  # the slice read for this eta (the reader said so)
     i = result.index(eta)
     return i, float(result.eta[i])
 
@@ -66,9 +69,15 @@ def _title(result, eta: float, what: str) -> str:
     ny, nx = result.y0.size, result.x0.size
     full = (p.get("res_y", ny), p.get("res_x", nx))
     steps = p.get("steps", "?")
-    drawn = (f"{nx}x{ny} of {full[1]}x{full[0]} inits drawn" if (ny, nx) != tuple(full)
-             else f"{nx}x{ny} inits")
-    return f"{result.model}, $\\eta$ = {eta:g}, {drawn}, T = {steps}: {what}"
+    if "base" in p and "levels" in p:  # a raster of a refined map (eosfast refine)
+        finest = (int(p["base"]) - 1) * 2 ** int(p["levels"]) + 1
+        drawn = (f"a {finest}x{finest} refined map drawn at {nx}x{ny}" if finest != nx
+                 else f"a {finest}x{finest} refined map")
+    elif (ny, nx) != tuple(full):
+        drawn = f"{nx}x{ny} of {full[1]}x{full[0]} inits drawn"
+    else:
+        drawn = f"{nx}x{ny} inits"
+    return f"{result.model_label}, $\\eta$ = {eta:g}, {drawn}, T = {steps}: {what}"
 
 
 def _basin_axes(ax: Axes, result, eta: float, what: str) -> None:
@@ -141,6 +150,9 @@ def basin(ax: Axes, result, field: str = "status", eta: float | None = None,
         sharp = np.where(status == Status.CONVERGED, np.asarray(result.sharpness[i]), np.nan)
         thr = 2.0 / e
         finite = sharp[np.isfinite(sharp)]
+        if not finite.size:  # an empty picture with a made-up colour bar says nothing
+            raise EosfastError(f"no point converged at eta={e!r}: there is no final sharpness "
+                               "to draw (--field status shows what became of the runs)")
         vmin = float(finite.min()) if finite.size else 0.0
         vmax = max(thr, float(finite.max()) if finite.size else thr)
         im = ax.imshow(sharp, cmap="viridis", vmin=vmin, vmax=vmax, **kw)
@@ -184,13 +196,13 @@ def concentration(ax: Axes, result, eta: float | None = None, bins: int = 120):
         The histogram drawn.
     """
     i, e = _slice(result, eta)
-    status = np.asarray(result.status[i])
-    sharp = np.asarray(result.sharpness[i])[status == Status.CONVERGED]
-    sharp = sharp[np.isfinite(sharp)]
+    stable, unstable = stable_converged(result.status[i], result.sharpness[i], e)
+    sharp = np.asarray(result.sharpness[i])[stable]
+    n_unstable = int(np.count_nonzero(unstable))
     thr = 2.0 / e
     lo_band = thr - 20.0 * e / 3.0
     if sharp.size == 0:
-        raise EosfastError(f"no converged inits at eta={e:g}")
+        raise EosfastError(f"no converged inits at eta={e!r}")
     lo = min(float(sharp.min()), lo_band)
     counts, edges, _ = ax.hist(sharp, bins=np.linspace(lo, thr, bins + 1), color="#2166ac",
                                log=True)
@@ -201,8 +213,10 @@ def concentration(ax: Axes, result, eta: float | None = None, bins: int = 120):
     n_band = int(np.count_nonzero((sharp > lo_band) & (sharp < thr)))
     ax.set_xlabel("final sharpness")
     ax.set_ylabel("converged inits")
-    ax.set_title(f"{result.model}, $\\eta$ = {e:g}: {sharp.size} converged inits, "
-                 f"{percent(n_band, sharp.size)} of them in the band",
+    apart = (f"\n({n_unstable} more sit exactly on a minimum sharper than 2/$\\eta$: left "
+             "out)") if n_unstable else ""
+    ax.set_title(f"{result.model_label}, $\\eta$ = {e:g}: {sharp.size} converged inits, "
+                 f"{percent(n_band, sharp.size)} of them in the band{apart}",
                  fontsize=9)
     ax.legend(fontsize=8, loc="upper center")
     return counts, edges

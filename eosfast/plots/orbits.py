@@ -98,7 +98,7 @@ def lyapunov_strip(ax: Axes, eta, lyap):
         top = max(float(fin.max()), 0.05) * 1.1
         lo = max(float(np.percentile(fin, 1)), -max(1.5 * top, 0.5))
         ax.set_ylim(min(lo, -0.05 * top), top)
-    ax.set_ylabel("$\\lambda_{max}$")
+    ax.set_ylabel("$\\lambda_{max}$ (nats/step)")
     ax.set_xlabel("$\\eta$")
     return line
 
@@ -121,7 +121,7 @@ def plot_bifurcation(fig: Figure, bif, bins: tuple[int, int] = (1000, 600),
     fig.colorbar(im, cax=cax).set_label("visits per pixel")
     ax.set_ylabel(bif.observable)
     ax.tick_params(labelbottom=False)
-    ax.set_title(f"{bif.model} from ({bif.x0:g}, {bif.y0:g}): {bif.eta.size} step sizes, "
+    ax.set_title(f"{bif.model_label} from ({bif.x0:g}, {bif.y0:g}): {bif.eta.size} step sizes, "
                  f"burn-in {bif.burn}, {bif.record} recorded", fontsize=9)
     lyapunov_strip(axl, bif.eta, bif.lyapunov)
     axl.set_xlim(bif.eta.min(), bif.eta.max())

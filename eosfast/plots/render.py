@@ -105,7 +105,7 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
             a = from_grid(path, x0, y0)
             basins.adaptivity(ax, a.eta, a.sharpness, a.status)
             conv = int(np.count_nonzero(a.status == Status.CONVERGED))
-            ax.set_title(f"{a.model} from ({a.x0:g}, {a.y0:g}): final sharpness "
+            ax.set_title(f"{a.model_label} from ({a.x0:g}, {a.y0:g}): final sharpness "
                          f"(converged at {conv} of {a.eta.size} step sizes)", fontsize=10)
         else:
             from ..bifurcation import read_bifurcation
@@ -116,7 +116,7 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
                                    "bifurcation run with --observable sharpness")
             basins.adaptivity(ax, b.eta, b.orbit[:, -1],
                               np.where(b.period == 1, Status.CONVERGED, Status.BOUNDED))
-            ax.set_title(f"{b.model} from ({b.x0:g}, {b.y0:g}): final sharpness", fontsize=10)
+            ax.set_title(f"{b.model_label} from ({b.x0:g}, {b.y0:g}): final sharpness", fontsize=10)
     return save(fig, image, dpi=dpi, force=force, reads=[path])
 
 
@@ -139,10 +139,15 @@ def _refined_raster(path, field: str, eta: float | None):
     from ..refine import lattice_points, read_refined
 
     if field != "status":
-        raise EosfastError(f"{path} is a refined map: it draws --field status only")
+        raise EosfastError(f"{path} is a refined map: its {field} values exist only at the "
+                           "points it computed (near the boundary), not over a whole raster, "
+                           "so `plot "
+                           "basin` draws its status; `eosfast export "
+                           f"{path} -o points.parquet` gives every computed point with its "
+                           "steps")
     head = read_refined(path, levels=0)
     if eta is not None and not np.isclose(eta, head.spec.eta, rtol=1e-12, atol=0.0):
-        raise EosfastError(f"{path} holds eta={head.spec.eta:g}, not {eta:g}")
+        raise EosfastError(f"{path} holds eta={float(head.spec.eta)!r}, not {float(eta)!r}")
     level = max(k for k in range(REFINED_LEVELS_MAX)
                 if k == 0 or lattice_points(head.spec.base, k) <= REFINED_POINTS)
     return read_refined(path, levels=level).raster()

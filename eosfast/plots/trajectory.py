@@ -189,7 +189,7 @@ def plot_trajectory(fig: Figure, traj) -> list[Axes]:
     axl = ax1.twinx()
     plot_loss(axl, traj, color="#b2182b", label="loss")
     axl.set_ylabel("loss (log)", color="#b2182b")
-    ax1.set_title(f"{traj.model}, $\\eta$ = {traj.eta:g}, from ({traj.x0:g}, {traj.y0:g})"
+    ax1.set_title(f"{traj.model_label}, $\\eta$ = {traj.eta:g}, from ({traj.x0:g}, {traj.y0:g})"
                   + (", diverged" if traj.diverged else ""), fontsize=9)
     if np.isfinite(traj.a).any():
         sc = plot_ab(ax2, traj)

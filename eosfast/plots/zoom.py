@@ -20,9 +20,17 @@ def _fmt(v: float) -> str:
     return "nan" if not np.isfinite(v) else f"{v:.3f}"
 
 
-def _show(ax, level) -> Any:
+def _is_deep(level) -> bool:
+    """Whether absolute tick labels of the level's window would need an offset."""
+    width = max(level.x_range[1] - level.x_range[0], level.y_range[1] - level.y_range[0])
+    scale = max(abs(c) for c in (*level.x_range, *level.y_range))
+    return width < 1e-2 * scale
+
+
+def _show(ax, level, origin: tuple[float, float] = (0.0, 0.0)) -> Any:
     cmap, norm, _ = status_style()
-    extent = (*level.x_range, *level.y_range)
+    extent = (level.x_range[0] - origin[0], level.x_range[1] - origin[0],
+              level.y_range[0] - origin[1], level.y_range[1] - origin[1])
     return ax.imshow(level.status, origin="lower", extent=extent, cmap=cmap, norm=norm,
                      interpolation="nearest", aspect="equal")
 
@@ -51,9 +59,9 @@ def filmstrip_figure(result):
     """
     import numpy as np
     from matplotlib.patches import Rectangle
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
-    from ..result import percent
+    from ..result import magnification_text, percent, shortest
     from ..status import Status
     from .base import status_legend_handles
 
@@ -65,30 +73,40 @@ def filmstrip_figure(result):
     for ax in axes.flat[n:]:
         ax.set_axis_off()
     for level, ax in zip(result.levels, axes.flat, strict=False):
-        _show(ax, level)
+        # A deep window's ticks in absolute units need an offset and a scale
+        # ("1e-5+3e-1"): such panels are drawn relative to their centre instead,
+        # which the title gives in full.
+        deep = _is_deep(level)
+        origin = level.center if deep else (0.0, 0.0)
+        _show(ax, level, origin)
         f = level.fractal
         div = int(np.count_nonzero(level.status == Status.DIVERGED))
-        ax.set_title(f"level {level.index}: x{level.zoom:.3g}\n"
+        where = (f", centre ({shortest(origin[0])}, {shortest(origin[1])})" if deep else "")
+        ax.set_title(f"level {level.index}: x{magnification_text(level.zoom)}{where}\n"
                      f"diverged {percent(div, level.status.size)} of its points, "
                      f"D = {_fmt(f.box_dimension)}", fontsize=8)
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_locator(MaxNLocator(3))
+            fmt = ScalarFormatter(useOffset=False)
+            fmt.set_powerlimits((-3, 4))
+            axis.set_major_formatter(fmt)
         ax.tick_params(labelsize=7)
         ax.xaxis.get_offset_text().set_fontsize(7)
         ax.yaxis.get_offset_text().set_fontsize(7)
-        ax.set_xlabel("$x_0$", fontsize=8)
-        ax.set_ylabel("$y_0$", fontsize=8)
+        ax.set_xlabel("$x_0 - x_c$" if deep else "$x_0$", fontsize=8)
+        ax.set_ylabel("$y_0 - y_c$" if deep else "$y_0$", fontsize=8)
         if level.index + 1 < n:
             nxt = result.levels[level.index + 1]
             for colour, lw in (("white", 2.2), ("black", 0.9)):  # seen on any outcome
-                ax.add_patch(Rectangle((nxt.x_range[0], nxt.y_range[0]),
+                ax.add_patch(Rectangle((nxt.x_range[0] - origin[0], nxt.y_range[0] - origin[1]),
                                        nxt.x_range[1] - nxt.x_range[0],
                                        nxt.y_range[1] - nxt.y_range[0],
                                        fill=False, edgecolor=colour, linewidth=lw))
     fig.legend(handles=status_legend_handles(), loc="outside lower center", ncol=4,
                fontsize=8, frameon=False)
-    fig.suptitle(f"{result.model}, $\\eta$ = {result.eta:g}: zoom x{result.magnification:g} "
-                 f"per level toward ({result.center[0]:.10g}, {result.center[1]:.10g}); "
+    fig.suptitle(f"{result.model_label}, $\\eta$ = {shortest(result.eta)}: zoom "
+                 f"x{magnification_text(result.magnification)} per level toward "
+                 f"({shortest(result.center[0])}, {shortest(result.center[1])}); "
                  "outlined: the next level", fontsize=9)
     return fig
 

@@ -351,13 +351,38 @@ def check_bookkeeping(f: h5py.File, path) -> None:
         raise EosfastError(f"{path} is damaged: resume/tile_done is not {ntiles} int8 flags")
 
 
+#: How close a requested step size must be to one of a file's (relative): a value
+#: printed with 6 significant digits (``%g``, as summaries print it) is within 5e-6.
+ETA_MATCH_RTOL = 1e-5
+
+
 def eta_index(etas: np.ndarray, eta: float, path) -> int:
-    """Index of the slice whose step size is ``eta`` (to 1e-12 relative)."""
-    hits = np.flatnonzero(np.isclose(etas, eta, rtol=1e-12, atol=0.0))
-    if hits.size == 0:
-        shown = ", ".join(f"{e:g}" for e in etas[:20]) + (", ..." if etas.size > 20 else "")
-        raise EosfastError(f"{path} has no slice at eta={float(eta):g} (it has {shown})")
-    return int(hits[0])
+    """Index of the slice whose step size is ``eta``.
+
+    An exact match (to 1e-12 relative) is taken as is. Otherwise the nearest
+    step size within :data:`ETA_MATCH_RTOL` is taken, with an
+    :class:`~eosfast.errors.Note` saying which (so ``--eta 0.113333`` finds
+    the slice ``0.11333333333333334`` that a summary printed as 0.113333).
+    Raises :class:`EosfastError` listing the step sizes (each as the shortest
+    text that reads back exactly) when none is that close.
+    """
+    import warnings
+
+    from ..errors import Note
+
+    etas = np.asarray(etas, dtype=np.float64)
+    eta = float(eta)
+    exact = np.flatnonzero(np.isclose(etas, eta, rtol=1e-12, atol=0.0))
+    if exact.size:
+        return int(exact[0])
+    near = np.flatnonzero(np.isclose(etas, eta, rtol=ETA_MATCH_RTOL, atol=0.0))
+    if near.size:
+        k = int(near[np.argmin(np.abs(etas[near] - eta))])
+        warnings.warn(Note(f"eta={eta!r} taken as the step size {float(etas[k])!r} of {path}"),
+                      stacklevel=2)
+        return k
+    shown = ", ".join(repr(float(e)) for e in etas[:20]) + (", ..." if etas.size > 20 else "")
+    raise EosfastError(f"{path} has no slice at eta={eta!r} (it has {shown})")
 
 
 def read_array(f: h5py.File, name: str, sel=slice(None)) -> np.ndarray:

@@ -40,7 +40,7 @@ import h5py
 import numpy as np
 
 from .._version import __version__
-from ..errors import EosfastError
+from ..errors import EosfastError, InvalidArgument
 from ..validate import show
 from .atomic import Output
 from .layouts import LAYOUTS, Layout, Var
@@ -399,6 +399,46 @@ def file_kind(path: str | os.PathLike) -> str:
 def read_params(f: h5py.Group) -> dict:
     """The JSON ``params`` of an opened (checked) file."""
     return json.loads(f.attrs["params"])
+
+
+def _value_text(v: Any) -> str:
+    """A parameter value as a user would type it (floats round-trip), lists shortened."""
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        items = [_value_text(x) for x in v]
+        if len(items) > 6:
+            return f"[{', '.join(items[:2])}, ..., {items[-1]}] ({len(items)} values)"
+        return f"[{', '.join(items)}]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}={_value_text(x)}" for k, x in sorted(v.items())) + "}"
+    return "none" if v is None else str(v)
+
+
+def check_same_params(path, stored: Mapping[str, Any], requested: Mapping[str, Any],
+                      keys: Iterable[str] | None = None,
+                      defaults: Mapping[str, Any] | None = None) -> None:
+    """Refuse to resume ``path`` with other parameters, naming each that differs.
+
+    ``keys`` (default: every key of ``requested``) are compared; ``defaults``
+    fills keys that files of older versions lack. Raises
+    :class:`~eosfast.errors.InvalidArgument` whose names are the differing
+    parameters, so the command line shows their flags: ``g.h5.part was made
+    with other parameters: --steps 2000 in the file, 1000 asked for; ...``.
+    """
+    defaults = defaults or {}
+    keys = list(requested) if keys is None else list(keys)
+    differ = [k for k in keys if stored.get(k, defaults.get(k)) != requested.get(k)]
+    if not differ:
+        return
+    esc = str(path).replace("{", "{{").replace("}", "}}")
+    parts = []
+    for k in differ:
+        had = _value_text(stored.get(k, defaults.get(k))).replace("{", "{{").replace("}", "}}")
+        now = _value_text(requested.get(k)).replace("{", "{{").replace("}", "}}")
+        parts.append(f"{{{k}}} {had} in the file, {now} asked for")
+    raise InvalidArgument(f"{esc} was made with other parameters: {'; '.join(parts)} (resume "
+                          "with the file's values, or use --force to start over)", *differ)
 
 
 def write_file(path: str | os.PathLike, layout: Layout, coords: Mapping[str, np.ndarray],
