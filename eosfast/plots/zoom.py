@@ -27,6 +27,20 @@ def _is_deep(level) -> bool:
     return width < 1e-2 * scale
 
 
+def _centre_text(level) -> tuple[str, str]:
+    """The level's centre with as many digits as its window needs (a thousandth of
+    the window's width), so that ``centre + tick`` locates a pixel: a deep panel's
+    title gives this text and its ticks measure from exactly the value printed."""
+    import math
+
+    width = max(level.x_range[1] - level.x_range[0], level.y_range[1] - level.y_range[0])
+    out = []
+    for c in level.center:
+        digits = max(3, math.ceil(math.log10(max(abs(c), width) / width)) + 4)
+        out.append(f"{c:.{min(digits, 17)}g}")
+    return out[0], out[1]
+
+
 def _show(ax, level, origin: tuple[float, float] = (0.0, 0.0)) -> Any:
     cmap, norm, _ = status_style()
     extent = (level.x_range[0] - origin[0], level.x_range[1] - origin[0],
@@ -77,11 +91,12 @@ def filmstrip_figure(result):
         # ("1e-5+3e-1"): such panels are drawn relative to their centre instead,
         # which the title gives in full.
         deep = _is_deep(level)
-        origin = level.center if deep else (0.0, 0.0)
+        shown = _centre_text(level) if deep else ("0", "0")
+        origin = (float(shown[0]), float(shown[1]))  # ticks measure from the printed centre
         _show(ax, level, origin)
         f = level.fractal
         div = int(np.count_nonzero(level.status == Status.DIVERGED))
-        where = (f", centre ({shortest(origin[0])}, {shortest(origin[1])})" if deep else "")
+        where = f"\n$x_c, y_c$ = {shown[0]}, {shown[1]}" if deep else ""
         ax.set_title(f"level {level.index}: x{magnification_text(level.zoom)}{where}\n"
                      f"diverged {percent(div, level.status.size)} of its points, "
                      f"D = {_fmt(f.box_dimension)}", fontsize=8)
