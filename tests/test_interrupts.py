@@ -327,3 +327,25 @@ def test_real_signals_stop_zoom_and_refine_between_levels(tmp_path, command):
     phases, runs = _chain(work, args, "z.h5", 4, 3, span,
                           lambda path: _same_h5(path, tmp_path / "ref" / "z.h5"))
     print(f"\n{command}: {len(phases)} interruptions in {runs} runs: {phases}")
+
+
+# 60 writes create the file, levels 1-3 take writes 61-92, 93-123 and 124-159, the
+# finish 160-181 (counted): in the middle of levels 1 and 3, and in the finish
+@pytest.mark.parametrize("call", [75, 140, 170])
+def test_a_signal_inside_a_refine_level_write_keeps_every_level_resumable(tmp_path, call):
+    """Issue 24's report: a SIGTERM mid-level left a level its own resume refused."""
+    args = ["refine", "--base", "65", "--levels", "3", "--steps", "2000", "--verify", "0",
+            "--threads", "1", "-q"]
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    p = subprocess.run([sys.executable, "-m", "eosfast.cli.main", *args, "-o", "r.h5"],
+                       cwd=ref, env=ENV, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    code, _, err = child(f"eosfast.store.h5:GuardedFile.write|{call}|kill15|before", *args,
+                         "-o", "r.h5", cwd=tmp_path)
+    assert code == 128 + signal.SIGTERM, err
+    resume = re.search(r"run `([^`]*)`", one_line(err)).group(1)
+    p = subprocess.run([sys.executable, "-m", "eosfast.cli.main", *shlex.split(resume)[1:]],
+                       cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr  # the resume accepts what the stop left
+    _same_h5(tmp_path / "r.h5", ref / "r.h5")

@@ -11,7 +11,6 @@ from ..defaults import BASIN_FIELDS
 from ..errors import EosfastError, InvalidArgument
 from ..result import percent
 from ..status import Status, stable_converged
-from ..store.gridfile import ETA_MATCH_RTOL
 from ..validate import show
 from .base import THRESHOLD_STYLE, status_style
 
@@ -41,8 +40,6 @@ def _slice(result, eta) -> tuple[int, float]:
                                   f"{', ...' if result.eta.size > 20 else ''}); choose one "
                                   "with {eta}", "eta")
         return 0, float(result.eta[0])
-    if result.eta.size == 1 and np.isclose(result.eta[0], eta, rtol=ETA_MATCH_RTOL, atol=0.0):
-        return 0, float(result.eta[0])  # the slice read for this eta (the reader said so)
     i = result.index(eta)
     return i, float(result.eta[i])
 

@@ -80,12 +80,13 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
             r = read_grid(path, eta, fields=_basin_fields(field),
                           stride=_picture_stride(path, int(width * dpi)))
         _refuse_pending(r, path)
-        basins.basin(fig.subplots(), r, field, eta=eta, band=band)
+        # r holds the slice read for eta (the reader matched it, and said so if near)
+        basins.basin(fig.subplots(), r, field, eta=None, band=band)
     elif kind == "concentration":
         fig = new_figure(7, 5)
         r = read_grid(path, eta, fields=["status", "sharpness"])
         _refuse_pending(r, path)
-        basins.concentration(fig.subplots(), r, eta=eta)
+        basins.concentration(fig.subplots(), r, eta=None)
     elif kind == "bifurcation":
         from ..bifurcation import read_bifurcation
 
