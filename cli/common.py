@@ -16,10 +16,17 @@ from eosfast import defaults as D
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 
+def _model_help() -> str:
+    """What --model accepts, with the registry's names read from the registry."""
+    from eosfast.models import MODELS
+
+    return (f"A registry name ({', '.join(MODELS)}: see `eosfast models`) or a loss "
+            "L(x, y) written as an expression, e.g. \"log(cosh(1 - x**2*y**2))\": plain GD "
+            "on it.")
+
+
 #: What --model accepts (the same words in every command's help).
-MODEL_HELP = ("A registry name (zhu4, deg3, deg2, deg6, chen_bruna, catapult, kreisler, "
-              "song_yun: see `eosfast models`) or a loss L(x, y) written as an expression, "
-              "e.g. \"log(cosh(1 - x**2*y**2))\": plain GD on it.")
+MODEL_HELP = _model_help()
 
 
 #: What --tol means (every command that runs the map).
@@ -35,6 +42,65 @@ def model_options(command):
              "repeatable.")(command)
     return click.option("--model", default=D.MODEL, show_default=True,
                         help=MODEL_HELP)(command)
+
+
+def stop_rule_options(command):
+    """``--steps --tol --escape --max-period --period-tol``: when GD stops (a StopRule)."""
+    for opt in reversed([
+        click.option("--steps", type=int, default=D.STEPS, show_default=True,
+                     help="Step cap."),
+        click.option("--tol", type=float, default=D.TOL, show_default=True, help=TOL_HELP),
+        click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
+                     help="Diverged when |x| or |y| > escape or not finite."),
+        click.option("--max-period", type=int, default=D.MAX_PERIOD, show_default=True,
+                     help="Longest cycle searched in orbits still bounded at the cap."),
+        click.option("--period-tol", type=float, default=D.PERIOD_TOL, show_default=True,
+                     help="A cycle of period k >= 2 must close to this fraction of its "
+                          "extent."),
+    ]):
+        command = opt(command)
+    return command
+
+
+def compute_options(command):
+    """``--threads --scheduler --backend``: where the points are computed."""
+    for opt in reversed([
+        click.option("--threads", type=int, default=None,
+                     help="Threads (default: all cores); split over the N processes of "
+                          "local:N, ignored for tcp:// (each worker's --nthreads decides)."),
+        click.option("--scheduler", default=None, metavar="ADDRESS",
+                     help="dask scheduler tcp://host:port, or local:N for N local worker "
+                          "processes (extra eosfast[dask]); the same results."),
+        click.option("--backend", type=click.Choice(D.BACKENDS), default=D.BACKEND,
+                     show_default=True,
+                     help="cuda: the same kernel on this machine's NVIDIA GPU (extra "
+                          "eosfast[cuda]; bit-identical results, see docs/gpu.md)."),
+    ]):
+        command = opt(command)
+    return command
+
+
+def output_options(default: str, resume_help: str = "Continue an interrupted run of the "
+                                                    "same parameters.",
+                   force_help: str = "Replace an existing output file."):
+    """``-o/--out --force --resume``, with the command's default file name."""
+    def decorate(command):
+        for opt in reversed([
+            click.option("-o", "--out", default=default, show_default=True,
+                         help="Output HDF5 file."),
+            click.option("--force", is_flag=True, help=force_help),
+            click.option("--resume", is_flag=True, help=resume_help),
+        ]):
+            command = opt(command)
+        return command
+
+    return decorate
+
+
+#: ``--insist``: run although the size estimate says it will not fit.
+insist_option = click.option(
+    "--insist", is_flag=True,
+    help="Run even when the estimated memory or file size exceeds what is free.")
 
 
 def _is_terminal(stream: TextIO) -> bool:

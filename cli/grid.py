@@ -8,7 +8,14 @@ import click
 
 from eosfast import defaults as D
 
-from .common import TOL_HELP, model_options, progress_reporter, quiet_option
+from .common import (
+    compute_options,
+    model_options,
+    output_options,
+    progress_reporter,
+    quiet_option,
+    stop_rule_options,
+)
 
 
 @click.command("grid")
@@ -25,34 +32,17 @@ from .common import TOL_HELP, model_options, progress_reporter, quiet_option
 @click.option("--eta-range", nargs=2, type=float, default=None, metavar="LO HI",
               help="Step sizes linspace(LO, HI, --eta-res).")
 @click.option("--eta-res", type=int, default=None, help="Number of step sizes in --eta-range.")
-@click.option("--steps", type=int, default=D.STEPS, show_default=True, help="Step cap.")
-@click.option("--tol", type=float, default=D.TOL, show_default=True,
-              help=TOL_HELP)
-@click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
-              help="Diverged when |x| or |y| > escape or not finite.")
-@click.option("--max-period", type=int, default=D.MAX_PERIOD, show_default=True,
-              help="Longest cycle searched in orbits still bounded at the cap.")
-@click.option("--period-tol", type=float, default=D.PERIOD_TOL, show_default=True,
-              help="A cycle of period k >= 2 must close to this fraction of its extent.")
-@click.option("-o", "--out", default="grid.h5", show_default=True, help="Output HDF5 file.")
-@click.option("--force", is_flag=True, help="Replace an existing output file.")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run of the same parameters.")
-@click.option("--threads", type=int, default=None,
-              help="Threads (default: all cores); split over the N processes of local:N, "
-              "ignored for tcp:// (each worker's --nthreads decides).")
+@stop_rule_options
+@output_options("grid.h5")
 @click.option("--tile", type=int, default=None, help="Tile edge in points (default 256).")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="dask scheduler tcp://host:port, or local:N for N local worker processes.")
 @click.option("--no-symmetry", is_flag=True,
               help="Compute both halves of a symmetric grid (by default a model whose map "
               "commutes with swapping x and y computes one half and mirrors it, bit for bit).")
-@click.option("--backend", type=click.Choice(D.BACKENDS), default=D.BACKEND, show_default=True,
-              help="cuda: the same kernel on this machine's NVIDIA GPU (extra eosfast[cuda]; "
-              "bit-identical results, see docs/gpu.md).")
+@compute_options
 @quiet_option
 def grid(model, model_params, res, res_x, res_y, x_range, y_range, eta, eta_range, eta_res,
-         steps, tol, escape, max_period, period_tol, out, force, resume, threads, tile,
-         scheduler, no_symmetry, backend, quiet):
+         steps, tol, escape, max_period, period_tol, out, force, resume, tile, no_symmetry,
+         threads, scheduler, backend, quiet):
     """Iterate GD from every point of a grid of (x0, y0) and step sizes eta.
 
     Writes an HDF5 file with status, steps, period, sharpness, loss, x, y over

@@ -94,7 +94,12 @@ def flag_spelling(command: click.Command | None) -> dict[str, str]:
 
 
 def _raise_interrupt(signum, frame):
-    """While a command works: every handled signal is a Ctrl-C (KeyboardInterrupt)."""
+    """While a command works: every handled signal is a Ctrl-C (KeyboardInterrupt).
+
+    If it lands where Python drops exceptions (a callback from C), the
+    unraisable hook hands it to :func:`eosfast.interrupts.dropped`: it is
+    raised again at the next checkpoint, or reported when the command returns.
+    """
     import signal
 
     from eosfast.errors import Signalled
@@ -102,6 +107,19 @@ def _raise_interrupt(signum, frame):
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise Signalled(signum)
+
+
+def _quiet_unraisable(hook):
+    """``sys.unraisablehook`` that keeps a dropped signal (raised again) and prints nothing."""
+    def unraisable(info):
+        if _interrupts is not None and _interrupts.dropped(info.exc_value):
+            return
+        hook(info)
+
+    return unraisable
+
+
+_interrupts = None  # eosfast.interrupts, imported by _catch_signals
 
 
 def _catch_signals() -> dict | None:
@@ -116,6 +134,10 @@ def _catch_signals() -> dict | None:
 
     if threading.current_thread() is not threading.main_thread():
         return None
+    global _interrupts
+    from eosfast import interrupts as _interrupts  # before any signal can need it
+
+    sys.unraisablehook = _quiet_unraisable(sys.unraisablehook)
     previous = {s: signal.getsignal(s) for s in SIGNALS}
     for s, h in previous.items():
         ignored = s in IGNORED if GUARDED else h in (signal.SIG_IGN, None)
@@ -189,6 +211,7 @@ def run(argv: list[str]) -> int:
         EosfastError,
         Interrupted,
         InvalidArgument,
+        signal_name,
         signal_number,
     )
 
@@ -199,6 +222,10 @@ def run(argv: list[str]) -> int:
         # not cli.main(): it turns a KeyboardInterrupt (and so SIGTERM) into a bare Abort
         with cli.make_context("eosfast", list(argv)) as ctx, _notes_on_one_line():
             rv = cli.invoke(ctx)
+        sig = _interrupts.lost() if _interrupts is not None else None
+        if sig is not None:  # a signal whose exception Python dropped, after the last checkpoint
+            return say(f"stopped by {signal_name(sig)} as the command finished (its output "
+                       "is complete)", 128 + sig, "")
     except click.exceptions.Exit as exc:  # --help, --version
         return exc.exit_code
     except click.exceptions.NoArgsIsHelpError as exc:

@@ -8,11 +8,19 @@ import click
 
 from eosfast import defaults as D
 
-from .common import MODEL_HELP, TOL_HELP, progress_reporter, quiet_option
+from .common import (
+    compute_options,
+    insist_option,
+    model_options,
+    output_options,
+    progress_reporter,
+    quiet_option,
+    stop_rule_options,
+)
 
 
 @click.command("refine")
-@click.option("--model", default=D.MODEL, show_default=True, help=MODEL_HELP)
+@model_options
 @click.option("--base", type=int, default=D.REFINE_BASE, show_default=True,
               help="Points per axis of the dense base grid.")
 @click.option("--levels", type=int, default=D.REFINE_LEVELS, show_default=True,
@@ -24,11 +32,7 @@ from .common import MODEL_HELP, TOL_HELP, progress_reporter, quiet_option
               metavar="LO HI", help="y0 range, ends included.")
 @click.option("--eta", type=float, default=D.ETA, show_default=True,
               help="The step size (one per refined file).")
-@click.option("--steps", type=int, default=D.STEPS, show_default=True, help="Step cap.")
-@click.option("--tol", type=float, default=D.TOL, show_default=True,
-              help=TOL_HELP)
-@click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
-              help="Diverged when |x| or |y| > escape or not finite.")
+@stop_rule_options
 @click.option("--halo", type=int, default=D.REFINE_HALO, show_default=True,
               help="Cells around a flagged cell refined too (>= 1).")
 @click.option("--contrast", type=int, default=D.REFINE_CONTRAST, show_default=True,
@@ -39,29 +43,33 @@ from .common import MODEL_HELP, TOL_HELP, progress_reporter, quiet_option
                                 "the raster was wrong (0: skip).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the --verify sample.")
-@click.option("-o", "--out", default="refined.h5", show_default=True,
-              help="Output HDF5 file.")
-@click.option("--force", is_flag=True, help="Replace an existing output file.")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run of the same parameters.")
-@click.option("--threads", type=int, default=None, help="Threads (default: all cores).")
+@output_options("refined.h5")
+@compute_options
+@insist_option
 @quiet_option
-def refine(model, base, levels, x_range, y_range, eta, steps, tol, escape, halo, contrast,
-           verify, seed, out, force, resume, threads, quiet):
+def refine(model, model_params, base, levels, x_range, y_range, eta, steps, tol, escape,
+           max_period, period_tol, halo, contrast, verify, seed, out, force, resume, threads,
+           scheduler, backend, insist, quiet):
     """A dense base grid, then the midpoints of the cells near the basin boundary,
     level by level, down to the lattice of a dense grid of (BASE - 1) * 2^LEVELS + 1
     points per axis (every computed point bit-identical to that grid's).
 
     Writes one HDF5 file (the base grid as in a grid file, then each level's
-    points); read it with eosfast.read_refined, draw it with `eosfast plot
-    basin`, measure it with `eosfast fractal`.
+    points), saved piece by piece: a stopped run continues with --resume.
+    Read it with eosfast.read_refined, draw it with `eosfast plot basin`,
+    measure it with `eosfast fractal`. A run whose estimated memory or file
+    size exceeds what is free is refused before any level is computed.
     """
     import eosfast
 
     with progress_reporter("refine", quiet) as progress:
-        run = eosfast.refine(model, base, levels, x_range=x_range, y_range=y_range, eta=eta,
-                             steps=steps, tol=tol, escape=escape, halo=halo,
+        run = eosfast.refine(model, base, levels, model_params=model_params or None,
+                             x_range=x_range, y_range=y_range, eta=eta,
+                             steps=steps, tol=tol, escape=escape, max_period=max_period,
+                             period_tol=period_tol, halo=halo,
                              contrast=None if contrast == 0 else contrast, verify=verify,
                              seed=seed, out=out, force=force, resume=resume, threads=threads,
+                             scheduler=scheduler, backend=backend, insist=insist,
                              progress=progress)
     click.echo(run.summary())
     sys.stdout.flush()

@@ -10,7 +10,14 @@ import click
 
 from eosfast import defaults as D
 
-from .common import TOL_HELP, model_options, progress_reporter, quiet_option
+from .common import (
+    compute_options,
+    model_options,
+    output_options,
+    progress_reporter,
+    quiet_option,
+    stop_rule_options,
+)
 
 
 @click.command("zoom")
@@ -26,31 +33,27 @@ from .common import TOL_HELP, model_options, progress_reporter, quiet_option
 @click.option("--res", type=int, default=D.ZOOM_RES, show_default=True,
               help="Points per axis per level.")
 @click.option("--eta", type=float, default=D.ETA, show_default=True, help="Step size.")
-@click.option("--steps", type=int, default=D.STEPS, show_default=True, help="Step cap.")
-@click.option("--tol", type=float, default=D.TOL, show_default=True,
-              help=TOL_HELP)
-@click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
-              help="Diverged when |x| or |y| > escape or not finite.")
+@stop_rule_options
 @click.option("--track/--no-track", default=D.ZOOM_TRACK, show_default=True,
               help="Re-centre each level on the boundary point nearest the previous centre "
                    "(without it, a centre inside one basin shows that basin only, D = nan).")
-@click.option("-o", "--out", default="zoom.h5", show_default=True, help="Output HDF5 file.")
+@output_options("zoom.h5", resume_help="Continue an interrupted zoom of the same parameters "
+                                       "(its finished levels and tiles are verified and kept).",
+                force_help="Replace existing output files.")
 @click.option("--filmstrip", default=None, metavar="IMAGE",
               help="Filmstrip of every level [default: OUT with .png].")
 @click.option("--animation", default=None, metavar="MOVIE",
               help="Animated zoom, .gif (Pillow) or .mp4 (ffmpeg) [default: OUT with .gif].")
 @click.option("--no-images", is_flag=True, help="Write only the HDF5 file.")
-@click.option("--force", is_flag=True, help="Replace existing output files.")
-@click.option("--resume", is_flag=True,
-              help="Continue an interrupted zoom of the same parameters (its finished levels "
-                   "are verified and kept).")
-@click.option("--threads", type=int, default=None, help="Threads (default: all cores).")
+@compute_options
 @click.option("--from", "source", default=None, metavar="REFINED",
               help="Draw every level from a refined file (eosfast refine) instead of "
                    "computing grids; its model, eta and stopping rules apply.")
 @quiet_option
 def zoom(model, model_params, center, width, magnification, levels, res, eta, steps, tol, escape,
-         track, out, filmstrip, animation, no_images, force, resume, threads, source, quiet):
+         max_period, period_tol,
+         track, out, filmstrip, animation, no_images, force, resume, threads, scheduler, backend,
+         source, quiet):
     """Nested grids toward a point, each measured for fractality.
 
     Level k is a RES x RES grid on the square of side WIDTH / MAGNIFICATION^k
@@ -68,10 +71,12 @@ def zoom(model, model_params, center, width, magnification, levels, res, eta, st
         warnings.simplefilter("always", UserWarning)
         result = run_zoom(model, center, width=width, magnification=magnification,
                           levels=levels, res=res, eta=eta, steps=steps, tol=tol, escape=escape,
+                          max_period=max_period, period_tol=period_tol,
                           out=out, force=force, resume=resume,
                           filmstrip=None if no_images else filmstrip,
                           animation=None if no_images else animation, track=track,
-                          threads=threads, source=source, progress=progress,
+                          threads=threads, scheduler=scheduler, backend=backend,
+                          source=source, progress=progress,
                           model_params=model_params or None)
     for w in caught:
         click.echo(f"eosfast: warning: {w.message}", err=True)

@@ -41,8 +41,19 @@ if not _os.path.isdir(_os.path.join(_here, "kernels")) and all(
         _os.path.isfile(_os.path.join(_root, d, "__init__.py")) for d in ("kernels", "cli")):
     __path__.append(_root)
 
+from . import checks as _checks  # noqa: E402
 from ._version import __version__  # noqa: E402
 from .errors import EosfastError, Interrupted, InvalidArgument  # noqa: E402
+
+
+def _model_of_attrs(model: Any, params: Any) -> object:
+    """The store's check of a file's model attributes (:mod:`eosfast.checks`)."""
+    from .models import model_of_attrs
+
+    return model_of_attrs(model, params)
+
+
+_checks.model_check = _model_of_attrs
 
 #: Public name -> module that defines it (loaded on first access, PEP 562).
 _EXPORTS: dict[str, str] = {
@@ -68,7 +79,7 @@ _SUBMODULES = ("fractal", "plots", "figures", "lyapunov", "cycles", "store", "va
                "kernels", "executors", "tiles", "models", "readers", "zoom", "nets",
                "trajectory", "bifurcation", "adaptivity", "defaults", "status", "measures",
                "result", "distributed", "bench", "frame", "progress", "expression", "registry",
-               "codegen", "refine")
+               "mapcache", "refine")
 
 __all__ = ["__version__", "EosfastError", "InvalidArgument", "Interrupted", *_EXPORTS]
 

@@ -68,7 +68,17 @@ from . import interrupts
 from ._version import __version__
 from .errors import EosfastError, InvalidArgument
 from .models import ModelSpec
-from .tiles import GridSpec, Place, TileStats, load_kernels, placed, tile_job
+from .stoprule import StopRule
+from .tiles import (
+    GridSpec,
+    Place,
+    TileStats,
+    compute_points,
+    join_points,
+    load_kernels,
+    placed,
+    tile_job,
+)
 from .validate import cores as default_threads
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -93,6 +103,10 @@ TASKS_PER_THREAD = 4
 #: returns (40 MB of arrays at most, about 2 MB a tile as chunks) and what a
 #: lost worker's tasks take to redo, whatever ``--tile`` is.
 MAX_BATCH_POINTS = 1 << 20
+
+#: Points per task when the cluster computes a list of points (refine's
+#: lattice points): about 10 ms of task overhead against a second of work.
+POINTS_PER_TASK = 1 << 16
 
 #: Automatic retries of a task that raised (``client.submit(retries=)``).
 TASK_RETRIES = 2
@@ -238,6 +252,29 @@ class DaskExecutor:
             _probe(self.target)
         total = default_threads() if threads is None else int(threads)
         self.per_worker = max(1, total // self.target.n_workers) if self.target.is_local else 0
+        self._session: _Session | None = None
+
+    def __enter__(self) -> DaskExecutor:
+        """Connect (or start the local cluster) once for every call until ``__exit__``."""
+        if self._session is None:
+            self._session = _Session(self.target, self.per_worker)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+    def points(self, model: ModelSpec, x0, y0, eta, rule: StopRule) -> dict:
+        """Points in tasks of :data:`POINTS_PER_TASK`, results in order.
+
+        See :mod:`eosfast.executors`; without ``with executor:`` the call
+        starts (or connects to) the cluster for itself.
+        """
+        if self._session is None:
+            with self:
+                return self.points(model, x0, y0, eta, rule)
+        return self._session.points(model, x0, y0, eta, rule)
 
     def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None = None,
             place: Place | None = None) -> Iterator[tuple[int, TileStats, tuple]]:
@@ -246,8 +283,58 @@ class DaskExecutor:
         ``place`` (see :mod:`eosfast.executors`) runs in this process, on the
         tiles as they arrive from the cluster.
         """
-        results = _run(self.target, self.per_worker, spec, list(todo), chunk)
+        results = _run(self.target, self.per_worker, spec, list(todo), chunk, self._session)
         return results if place is None else placed(results, place)
+
+
+class _Session:
+    """A client (and its private local cluster) kept for several runs of one command."""
+
+    def __init__(self, target: Scheduler, per_worker: int):
+        self.target = target
+        self.restore_logs = _quiet_dask_logs()
+        try:
+            with interrupts.allowed():  # no file is touched while the cluster comes up
+                self.client, self.cluster = _connect(target, per_worker)
+        except BaseException:
+            self.restore_logs()
+            raise
+        self.warmed: set[ModelSpec] = set()
+
+    def warm(self, model: ModelSpec) -> None:
+        if model not in self.warmed:
+            with interrupts.allowed():
+                _warm_workers(self.client, model, private=self.target.is_local)
+            self.warmed.add(model)
+
+    def points(self, model: ModelSpec, x0, y0, eta, rule: StopRule) -> dict:
+        self.warm(model)
+        m = x0.size
+        name = f"eosfast-points-{uuid.uuid4().hex}"
+        futures = [self.client.submit(compute_points, model, x0[a:a + POINTS_PER_TASK],
+                                      y0[a:a + POINTS_PER_TASK], eta[a:a + POINTS_PER_TASK],
+                                      *rule.args(), pure=True, key=(name, a),
+                                      retries=TASK_RETRIES)
+                   for a in range(0, m, POINTS_PER_TASK)]
+        try:
+            with interrupts.allowed():  # waiting for the cluster touches no file
+                parts = self.client.gather(futures)
+        except BaseException:
+            with suppress(Exception):
+                self.client.cancel(futures)
+            raise
+        return join_points(parts)
+
+    def close(self) -> None:
+        try:
+            if not sys.is_finalizing():
+                with suppress(Exception):
+                    self.client.close(timeout=CLOSE_TIMEOUT)
+                if self.cluster is not None:
+                    with suppress(Exception):
+                        self.cluster.close(timeout=CLOSE_TIMEOUT)
+        finally:
+            self.restore_logs()
 
 
 def _start_method() -> str:
@@ -441,7 +528,8 @@ class _InFlight:
 
 
 def _run(target: Scheduler, threads_per_worker: int, spec: GridSpec, todo: list[int],
-         chunk: tuple[int, int] | None) -> Iterator[tuple[int, int, dict]]:
+         chunk: tuple[int, int] | None, session: _Session | None = None
+         ) -> Iterator[tuple[int, int, dict]]:
     """Run the tiles ``todo`` on the cluster, in batches.
 
     Yields ``(index, iterations, payload)`` as tasks finish, each index once.
@@ -460,9 +548,13 @@ def _run(target: Scheduler, threads_per_worker: int, spec: GridSpec, todo: list[
     # (the run either recovers, or stops and says what happened).
     restore_logs = _quiet_dask_logs()
     try:
-        with interrupts.allowed():  # no file is touched while the cluster comes up
-            client, cluster = _connect(target, threads_per_worker)
-            _warm_workers(client, spec.model_spec, private=target.is_local)
+        if session is not None:  # the command's cluster: kept open after this run
+            client = session.client
+            session.warm(spec.model_spec)
+        else:
+            with interrupts.allowed():  # no file is touched while the cluster comes up
+                client, cluster = _connect(target, threads_per_worker)
+                _warm_workers(client, spec.model_spec, private=target.is_local)
         threads = _total_threads(client)
         size = batch_size(len(todo), threads, spec.tile[0] * spec.tile[1])
         batches = [todo[i:i + size] for i in range(0, len(todo), size)]
@@ -523,7 +615,11 @@ def _run(target: Scheduler, threads_per_worker: int, spec: GridSpec, todo: list[
         # timeout, and none is made while the interpreter is exiting: dask's
         # own exit handlers close the cluster then, and its event loop may be
         # gone already (a generator left open by an error is closed that late).
-        if not sys.is_finalizing():
+        if session is not None:
+            for fut, _ in pending.values():  # the cluster stays: release this run's tasks
+                with suppress(Exception):
+                    fut.cancel()
+        elif not sys.is_finalizing():
             if client is not None:
                 with suppress(Exception):
                     client.close(timeout=CLOSE_TIMEOUT)

@@ -12,6 +12,12 @@ yields ``()`` for it. Closing the iterator (an interrupt, an error in the
 writer) stops the work. The grid driver
 (:func:`eosfast.grid`) writes what comes out and knows nothing else about
 where it was computed.
+
+An executor also computes arbitrary points, ``points(model, x0, y0, eta,
+rule)``, for the commands whose work is not a rectangle of tiles (refine's
+lattice points). Used as a context manager (``with executor:``), it keeps
+what it sets up (a dask cluster) for every call inside; without one, each
+call sets up and tears down its own.
 """
 
 from __future__ import annotations
@@ -21,9 +27,26 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from typing import Protocol
 
+import numpy as np
+
 from . import defaults, interrupts, validate
 from .errors import InvalidArgument
-from .tiles import GridSpec, Place, TileStats, mirror_arrays, placed, tile_job
+from .models import ModelSpec
+from .stoprule import StopRule
+from .tiles import (
+    GridSpec,
+    Place,
+    TileStats,
+    compute_points,
+    join_points,
+    mirror_arrays,
+    placed,
+    tile_job,
+)
+
+#: Points per task when an executor computes a list of points on threads: large
+#: enough that a task's overhead is below 1%, small enough to balance threads.
+POINTS_PER_TASK = 1 << 14
 
 
 def _job_and_place(task: tuple, chunk, place: Place, index: int):
@@ -39,6 +62,27 @@ class Executor(Protocol):
             place: Place | None = None) -> Iterator[tuple[int, TileStats, tuple]]:
         ...  # pragma: no cover
 
+    def points(self, model: ModelSpec, x0: np.ndarray, y0: np.ndarray, eta: np.ndarray,
+               rule: StopRule) -> dict[str, np.ndarray]:
+        """The grid fields of arbitrary points (1-D float64 arrays of one length), in order."""
+        ...  # pragma: no cover
+
+    def __enter__(self) -> Executor:
+        ...  # pragma: no cover
+
+    def __exit__(self, *exc) -> None:
+        ...  # pragma: no cover
+
+
+class _NoSession:
+    """``with executor:`` for executors with nothing to keep between calls."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
 
 class ThreadExecutor:
     """Tiles on a pool of threads of this process (the kernel releases the GIL).
@@ -49,6 +93,19 @@ class ThreadExecutor:
 
     def __init__(self, threads: int | None = None):
         self.threads = validate.threads("threads", threads)
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> ThreadExecutor:
+        """Keep one pool of threads for the points of every call until ``__exit__``."""
+        if self._pool is None and self.threads > 1:
+            self._pool = ThreadPoolExecutor(max_workers=self.threads,
+                                            thread_name_prefix="eosfast")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None,
             place: Place | None = None) -> Iterator[tuple[int, TileStats, tuple]]:
@@ -81,8 +138,33 @@ class ThreadExecutor:
                 fut.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def points(self, model: ModelSpec, x0: np.ndarray, y0: np.ndarray, eta: np.ndarray,
+               rule: StopRule) -> dict[str, np.ndarray]:
+        """Points in tasks of :data:`POINTS_PER_TASK` on the pool (a point's result is its own)."""
+        m = x0.size
+        bounds = [(a, min(m, a + POINTS_PER_TASK)) for a in range(0, m, POINTS_PER_TASK)]
 
-class CudaExecutor:
+        def run(ab: tuple[int, int]) -> dict[str, np.ndarray]:
+            a, b = ab
+            return compute_points(model, x0[a:b], y0[a:b], eta[a:b], *rule.args())
+
+        # computing touches no file: a signal may stop it at once
+        with interrupts.allowed():
+            if self.threads == 1 or len(bounds) <= 1:
+                return join_points([run(ab) for ab in bounds])
+            if self._pool is not None:
+                futures = [self._pool.submit(run, ab) for ab in bounds]
+                try:
+                    return join_points([fut.result() for fut in futures])
+                finally:
+                    for fut in futures:
+                        fut.cancel()
+            with ThreadPoolExecutor(max_workers=self.threads,
+                                    thread_name_prefix="eosfast") as pool:
+                return join_points(list(pool.map(run, bounds)))
+
+
+class CudaExecutor(_NoSession):
     """Tiles on one CUDA GPU (numba-cuda; ``eosfast[cuda]``), several tiles per launch.
 
     The kernel (:mod:`eosfast.kernels.cuda`) is the CPU kernel's per-point
@@ -197,6 +279,26 @@ class CudaExecutor:
             for slot, _ in inflight:  # its buffers must outlive the work queued on them
                 slot.stream.synchronize()
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def points(self, model: ModelSpec, x0: np.ndarray, y0: np.ndarray, eta: np.ndarray,
+               rule: StopRule) -> dict[str, np.ndarray]:
+        """Points on the GPU, ``batch_points`` a launch."""
+        from .kernels.cuda import Slot
+        from .models import get_model
+
+        kernels = get_model(model).kernels.cuda
+        m = x0.size
+        parts = []
+        slot = Slot(max(1, min(m, self.batch_points)))
+        for a in range(0, m, self.batch_points):
+            b = min(m, a + self.batch_points)
+            for name, v in (("x0", x0), ("y0", y0), ("eta", eta)):
+                slot.host[name][:b - a] = v[a:b]
+            slot.launch(kernels, b - a, *rule.args())
+            with interrupts.allowed():
+                out = slot.wait()
+            parts.append({k: v.copy() for k, v in out.items()})
+        return join_points(parts)
 
     def _tiles(self, spec: GridSpec, batch: list[tuple], out: dict, chunk, pool
                ) -> Iterator[tuple[int, int, tuple]]:

@@ -244,7 +244,8 @@ def _export_refined(path, out: Path, cols: list[str], force: bool, notify, t0: f
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .refine import lattice_coords, lattice_points, read_params_checked, spec_from_params
+    from .refine import lattice_coords, lattice_points, spec_from_params
+    from .refine.result import read_params_checked
     from .store import refinefile as rf
 
     with rf.open_refined(path) as f:

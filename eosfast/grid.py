@@ -13,7 +13,6 @@ file into place.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import shutil
@@ -24,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import defaults, interrupts, validate
-from .errors import RESUME_HINT, EosfastError, Interrupted, signal_name, signal_number
+from .errors import EosfastError
 from .executors import Executor, make_executor
 from .models import Model, get_model
 from .progress import notifier
@@ -275,13 +274,14 @@ def _open_for_resume(part: Path, spec: GridSpec):
     """Open a ``.part`` to continue it: same parameters, damaged tiles marked undone."""
     from .store import gridfile
     from .store.h5 import read_params
+    from .store.integrity import verify_tiles
 
     f = gridfile.open_grid(part, "r+")
     try:
         _check_resumable(f, part)
         _check_same_result(read_params(f), spec, part)
         spec = spec.with_tile(gridfile.tile_shape(f))  # the file's tiling decides
-        check = gridfile.verify_tiles(f, np.flatnonzero(gridfile.done_tiles(f)).tolist())
+        check = verify_tiles(f, np.flatnonzero(gridfile.done_tiles(f)).tolist())
         if check.bad:
             gridfile.mark_undone(f, check.bad)
     except BaseException:
@@ -294,30 +294,32 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, executor
                   progress) -> GridRun:
     from .store import gridfile
     from .store.h5 import read_params
+    from .store.run import Run
+
+    def stored(path: Path) -> dict:
+        with gridfile.open_grid(path) as g:
+            return read_params(g)
+
+    def complete(path: Path) -> bool:
+        with gridfile.open_grid(path) as g:
+            done = gridfile.is_complete(g) and gridfile.done_tiles(g).all()
+            if not done:
+                _check_resumable(g, path)  # before moving it back to .part
+            return done
 
     need = math.prod(spec.shape) * BYTES_PER_POINT
-    # a signal is a request, honoured between tiles: never inside HDF5 (interrupts.py)
-    with Output(out, force=force, resume=resume, need=need) as o, interrupts.deferred():
-        if not o.resuming and resume and o.existing:
+    with Run(out, force=force, resume=resume, need=need) as run:
+        if run.resume_existing(stored, spec.params(), complete, keys=RESULT_KEYS,
+                               defaults={"model_params": {}}):
             with gridfile.open_grid(out) as g:
-                _check_same_result(read_params(g), spec, out)
-                complete = gridfile.is_complete(g) and gridfile.done_tiles(g).all()
-                counts = gridfile.count_outcomes(g) if complete else None
-                if not complete:
-                    _check_resumable(g, out)  # before moving it back to .part
-            if complete:
-                o.abandon()
-                return GridRun(out, spec.shape, counts, 0, 0.0, spec.ntiles, spec.ntiles)
-            o.adopt_existing()  # an unfinished file under the final name
-        if o.resuming:
-            f, spec, _ = _open_for_resume(o.part, spec)
+                counts = gridfile.count_outcomes(g)
+            return GridRun(out, spec.shape, counts, 0, 0.0, spec.ntiles, spec.ntiles)
+        if run.resuming:
+            f, spec, _ = _open_for_resume(run.part, spec)
         else:
-            f = gridfile.create(o.part, spec.params(), spec.eta, spec.y0, spec.x0, spec.tile)
-        o.keep_on_error()
-        try:
-            return _fill(f, spec, o, executor, progress)
-        finally:
-            f.close()
+            f = gridfile.create(run.part, spec.params(), spec.eta, spec.y0, spec.x0, spec.tile)
+        run.started(f, lambda: (int(gridfile.done_tiles(f).sum()), spec.ntiles, "tiles"))
+        return _fill(f, spec, run.output, executor, progress)
 
 
 def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun:
@@ -330,7 +332,7 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
     todo = spec.sources(done)
     total = spec.ntiles
     gen = None
-    try:
+    try:  # a signal stops the run between tiles (store.run.Run says what was saved)
         # compile or load the kernel before the clock starts (an executor with
         # kernels of its own, such as a GPU's, prepares them itself)
         prepare = getattr(executor, "prepare", None)
@@ -358,13 +360,6 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
                 progress(int(done.sum()), total, info={"eta": float(spec.eta[e]),
                                                        "points": points,
                                                        "iterations": iterations})
-    except KeyboardInterrupt as exc:
-        sig = signal_number(exc)
-        ndone = int(done.sum())
-        with contextlib.suppress(Exception):  # what the file says, not what we counted
-            ndone = int(gridfile.done_tiles(f).sum())
-        raise Interrupted(f"stopped by {signal_name(sig)}: {ndone} of {total} tiles saved in "
-                          f"{o.part}; {RESUME_HINT}", sig) from None
     finally:
         if gen is not None:
             gen.close()  # stop the workers (threads or a cluster) on any exit

@@ -23,6 +23,14 @@ What is raised is what the handler would have raised: ``KeyboardInterrupt``
 for Ctrl-C, :class:`~eosfast.errors.Signalled` (a ``KeyboardInterrupt``)
 carrying the signal number for SIGTERM and SIGHUP, so every clean-up
 written for Ctrl-C runs, and the command exits with 128 + the signal.
+
+A raise can still be lost: a handler that runs inside a callback Python
+calls from C (a weakref callback of the import system, a ctypes callback,
+``__del__``) has its exception passed to ``sys.unraisablehook`` and
+dropped. The command line's hook hands such a signal to :func:`dropped`,
+and it is raised again at the next :func:`checkpoint` (or on entering
+:func:`deferred` or :func:`allowed`); the command line checks for one when
+the command returns (:func:`lost`).
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ class _State:
     depth = 0                 # nested deferred() blocks
     allowed = 0               # nested allowed() blocks inside them
     pending: int | None = None
+    lost: int | None = None   # raised where Python dropped the exception
     previous: dict = {}
 
 
@@ -55,6 +64,24 @@ def _main_thread() -> bool:
 
 def _exception(signum: int) -> KeyboardInterrupt:
     return KeyboardInterrupt() if signum == signal.SIGINT else Signalled(signum)
+
+
+def dropped(exc: BaseException) -> bool:
+    """Python dropped ``exc`` (``sys.unraisablehook``): keep it if it was a signal's.
+
+    Returns whether it was (then it is raised again at the next checkpoint).
+    """
+    if not isinstance(exc, KeyboardInterrupt):
+        return False
+    if _state.lost is None:
+        _state.lost = int(getattr(exc, "signum", signal.SIGINT))
+    return True
+
+
+def lost() -> int | None:
+    """A signal whose exception Python dropped, not raised again since; clears it."""
+    signum, _state.lost = _state.lost, None
+    return signum
 
 
 def _record(signum, frame) -> None:
@@ -76,9 +103,11 @@ def checkpoint() -> None:
     Call it where the writer's state is whole (a tile written, a kernel
     compiled).
     """
-    signum = _state.pending
-    if signum is not None and _main_thread():
-        _state.pending = None
+    if not _main_thread():
+        return
+    signum = _state.pending if _state.pending is not None else _state.lost
+    if signum is not None:
+        _state.pending = _state.lost = None
         raise _exception(signum)
 
 
@@ -96,6 +125,7 @@ def deferred() -> Iterator[None]:
         return
     outer = _state.depth == 0
     if outer:
+        checkpoint()  # a signal raised before, whose exception was dropped
         _state.pending = None
         _state.previous = {}
         for s in SIGNALS:

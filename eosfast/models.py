@@ -286,7 +286,7 @@ class ExpressionModel(Model):
     @cached_property
     def maps(self):
         """The generated map bundle (built from the expression, or loaded from the cache)."""
-        from .codegen import load_maps
+        from .mapcache import load_maps
 
         return load_maps(self.expression, self.values)
 

@@ -159,6 +159,13 @@ def compute_points(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarra
     return out
 
 
+def join_points(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Results of :func:`compute_points` on consecutive pieces, joined field by field."""
+    if not parts:
+        return {k: np.empty(0, dtype=dt) for k, dt in GRID_DTYPES.items()}
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
 def compute_tile(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
                  eta: float, steps: int, tol: float, escape: float,
                  max_period: int = defaults.MAX_PERIOD,

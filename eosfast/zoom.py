@@ -29,11 +29,12 @@ magnification), ``pixel``, ``ulps_per_pixel``, ``box_dimension``,
 ``boundary_basin_entropy``, ``fractality_test`` and ``fractal`` (JSON of
 everything :func:`eosfast.fractal.analyze` measured).
 
-Resume: a level is the unit of work. Each is written under a temporary group
-name and renamed ``level_NN`` once its arrays are on disk, so a ``.part``
-holds only whole levels; ``resume=True`` (``--resume``) reads them back,
-checks every chunk against its checksum, keeps those that pass and
-recomputes the rest, which gives the file an uninterrupted run writes.
+Resume: a tile of a level is the unit of work (:mod:`eosfast.store.zoomfile`).
+A level is written tile by tile under a temporary group name and renamed
+``level_NN`` once whole; ``resume=True`` (``--resume``) reads the whole
+levels back, checks every chunk against its checksum, keeps those that pass,
+continues a level stopped half-way from its saved tiles and computes the
+rest, which gives the file an uninterrupted run writes.
 """
 
 from __future__ import annotations
@@ -50,24 +51,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import defaults, interrupts, validate
-from .errors import RESUME_HINT, EosfastError, Interrupted, signal_name, signal_number
+from .errors import EosfastError
 from .fractal import FractalResult, analyze
 from .progress import notifier
 from .result import GridResult, Result, magnification_text, shortest
 from .status import Status
-from .store.atomic import Output, check_output
-from .store.h5 import (
-    add_array,
-    add_coord,
-    check_same_params,
-    new_file,
-    open_file,
-    read_params,
-    stamp,
-)
-from .store.layouts import ZOOM, ZOOM_LEVEL, ZOOM_LEVEL_PREFIX, ZOOM_PENDING_PREFIX
+from .stoprule import StopRule
+from .store import zoomfile as zf
+from .store.atomic import check_output
+from .store.h5 import open_file, read_params
+from .store.layouts import ZOOM, ZOOM_LEVEL_PREFIX
+from .store.run import Run
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .executors import Executor
     from .models import Model
 
 #: Warn when a level's pixel spacing is under this many ulps of its coordinates.
@@ -216,7 +213,10 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
          animation: str | os.PathLike | None = None, track: bool = defaults.ZOOM_TRACK,
          threads: int | None = None, source: str | os.PathLike | None = None,
          progress: Callable[[int, int], None] | None = None,
-         model_params: Mapping[str, float] | Iterable[str] | None = None) -> ZoomResult:
+         model_params: Mapping[str, float] | Iterable[str] | None = None,
+         scheduler: str | None = None, backend: str = defaults.BACKEND,
+         executor: Executor | None = None, max_period: int = defaults.MAX_PERIOD,
+         period_tol: float = defaults.PERIOD_TOL) -> ZoomResult:
     """Compute nested grids toward a point, each measured for fractality.
 
     Parameters
@@ -234,7 +234,7 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
         Number of levels.
     res : int
         Points per axis of every level (>= 64).
-    eta, steps, tol, escape
+    eta, steps, tol, escape, max_period, period_tol
         As for :func:`eosfast.grid`.
     out : path-like, optional
         HDF5 file to write (see the module docstring); written as
@@ -253,8 +253,8 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
         nearest to its centre, so that a zoom follows the boundary even from a
         centre slightly off it (default True: without it the default centre
         lies inside one basin from x256 on, and those levels have no boundary).
-    threads : int, optional
-        Threads of each grid.
+    threads, scheduler, backend, executor
+        Where each level's tiles are computed, as for :func:`eosfast.grid`.
     source : path-like, optional
         A refined file (:func:`eosfast.refine`): draw every level from it
         instead of computing grids (its model, eta, steps, tol and escape
@@ -280,7 +280,7 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
     ZoomBoundaryWarning
         For each level without any boundary.
     """
-    from .grid import grid
+    from .executors import make_executor
     from .models import get_model
 
     refined = None
@@ -290,6 +290,8 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
         refined = read_refined(validate.path("source", source))
         s = refined.spec
         model, eta, steps, tol, escape = s.model, s.eta, s.steps, s.tol, s.escape
+        max_period, period_tol, model_params = s.max_period, s.period_tol, \
+            dict(s.model_params) or None
     m = get_model(model, model_params)
     model, model_params = m.spec.model, m.spec.param_dict()
     center = validate.pair("center", center, ordered=False)
@@ -301,13 +303,14 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
     levels = validate.integer("levels", levels, hi=2000)
     res = validate.integer("res", res, lo=defaults.ZOOM_MIN_RES, hi=1 << 15)
     eta = validate.real("eta", eta, positive=True)
-    steps = validate.integer("steps", steps, hi=2**31 - 2)
-    tol = validate.real("tol", tol, positive=True)
-    escape = validate.real("escape", escape, positive=True)
+    rule = StopRule.checked(steps, tol, escape, max_period, period_tol)
+    steps, tol, escape = rule.steps, rule.tol, rule.escape
     force = validate.flag("force", force)
     resume = validate.flag("resume", resume)
     track = validate.flag("track", track)
     threads = None if threads is None else validate.threads("threads", threads)
+    if executor is None and refined is None:
+        executor = make_executor(scheduler, threads, backend)
     progress = notifier(validate.callback("progress", progress))
     xr, yr, _ = window(center, width, res)
     reach = max(abs(v) for v in (*xr, *yr))
@@ -333,85 +336,87 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
 
     params = {"model": model, "model_params": model_params, "center": list(center), "width": width,
               "magnification": magnification, "levels": levels, "res": res, "eta": eta,
-              "steps": steps, "tol": tol, "escape": escape, "track": bool(track)}
+              "steps": steps, "tol": tol, "escape": escape, "track": bool(track),
+              "max_period": rule.max_period, "period_tol": rule.period_tol}
     if refined is not None:
         params["source"] = str(source)
     result = ZoomResult(model=model, eta=float(eta), center=center, width=width,
                         magnification=magnification, res=res, levels=[], params=params)
+
+    def stored(p: Path) -> dict:
+        with open_file(p, ZOOM.kind) as g:
+            return read_params(g)
+
+    def complete(p: Path) -> bool:
+        with open_file(p, ZOOM.kind) as g:
+            return bool(g.attrs.get("complete", 0))
+
     with ExitStack() as stack:
-        f, kept, o = None, {}, None
+        f, kept, run = None, {}, None
         if path is not None:
             need = levels * (res * res * 5 + 2 * res * 8 + 4096)
-            o = stack.enter_context(Output(path, force=force, resume=resume, need=need))
-            # a signal is a request, honoured between levels: never inside HDF5
-            stack.enter_context(interrupts.deferred())
-            if resume and not o.resuming and o.existing:
-                with open_file(path, ZOOM.kind) as g:
-                    _same_zoom(read_params(g), params, path)
-                    complete = bool(g.attrs.get("complete", 0))
-                if complete:  # nothing to compute: read it back, draw what is missing
-                    o.abandon()
-                    result = read_zoom(path)
-                    stack.close()
-                    _draw(result, filmstrip, animation, force)
-                    return result
-                o.adopt_existing()  # an unfinished file under the final name
-            if o.resuming:
-                f = stack.enter_context(open_file(o.part, ZOOM.kind, "r+"))
-                _same_zoom(read_params(f), params, o.part)
-                kept = _verified_levels(f)
+            run = stack.enter_context(Run(path, force=force, resume=resume, need=need))
+            if run.resume_existing(stored, params, complete, defaults=ZOOM_DEFAULTS):
+                # nothing to compute: read it back, draw what is missing
+                result = read_zoom(path)
+                stack.close()
+                _draw(result, filmstrip, animation, force)
+                return result
+            if run.resuming:
+                f = open_file(run.part, ZOOM.kind, "r+")
+                run.started(f, lambda: _saved(f, levels))
+                run.check_params(run.part, read_params(f), params, defaults=ZOOM_DEFAULTS)
+                kept = {k: _level(str(f.attrs["model"]), float(f.attrs["eta"]), *raw)
+                        for k, raw in zf.intact_levels(f).items()}
             else:
-                f = stack.enter_context(_create(o.part, params))
-            o.keep_on_error()
+                f = run.started(zf.create(run.part, params), lambda: _saved(f, levels))
+        if executor is not None:
+            stack.enter_context(executor)
         c = center
-        try:
-            for k in range(levels):
-                w = width / magnification**k
-                xr, yr, ulps = window(c, w, res)
-                if ulps < MIN_ULPS:  # only reachable when tracking moved the centre
-                    raise EosfastError(f"level {k}: {ulps:.2g} ulps per pixel, below float64's "
-                                       "floor")
-                if ulps < WARN_ULPS:
-                    warnings.warn(f"zoom level {k}: pixel spacing {w / (res - 1):.3g} is only "
-                                  f"{ulps:.3g} ulps of float64 at "
-                                  f"({shortest(c[0])}, {shortest(c[1])}); "
-                                  "grid points are rounded, finer structure is not resolvable",
-                                  ZoomPrecisionWarning, stacklevel=2)
-                tick = _level_progress(progress, k, levels, levels + len(images))
-                level = kept.get(k)
-                if level is None or level.x_range != xr or level.y_range != yr \
-                        or level.center != c:
-                    if refined is not None:
-                        g = _refined_level(refined, xr, yr, res, k)
-                    else:
-                        g = grid(m, res, x_range=xr, y_range=yr, eta=float(eta), steps=steps,
-                                 tol=tol, escape=escape, threads=threads, progress=tick)
-                    level = ZoomLevel(index=k, x_range=xr, y_range=yr, center=c,
-                                      zoom=magnification**k, x0=g.x0, y0=g.y0,
-                                      status=g.status[0], steps=g.steps[0], ulps_per_pixel=ulps,
-                                      fractal=analyze(g))
+        # a signal stops the zoom between tiles (store.run.Run says what was saved)
+        for k in range(levels):
+            w = width / magnification**k
+            xr, yr, ulps = window(c, w, res)
+            if ulps < MIN_ULPS:  # only reachable when tracking moved the centre
+                raise EosfastError(f"level {k}: {ulps:.2g} ulps per pixel, below float64's "
+                                   "floor")
+            if ulps < WARN_ULPS:
+                warnings.warn(f"zoom level {k}: pixel spacing {w / (res - 1):.3g} is only "
+                              f"{ulps:.3g} ulps of float64 at "
+                              f"({shortest(c[0])}, {shortest(c[1])}); "
+                              "grid points are rounded, finer structure is not resolvable",
+                              ZoomPrecisionWarning, stacklevel=2)
+            tick = _level_progress(progress, k, levels, levels + len(images))
+            level = kept.get(k)
+            if level is None or level.x_range != xr or level.y_range != yr \
+                    or level.center != c:
+                window_ = {"x_range": xr, "y_range": yr, "center": c}
+                if refined is not None:
+                    g = _refined_level(refined, xr, yr, res, k)
                     if f is not None:
-                        _write_level(f, level, float(eta))
-                        interrupts.checkpoint()
-                elif tick:
-                    tick(1, 1)
-                if level.fractal.box_counts[0] == 0:
-                    warnings.warn(f"zoom level {k} holds no converge/diverge boundary: the "
-                                  "centre lies inside one basin at this scale (choose a centre "
-                                  "on the boundary, or track it)", ZoomBoundaryWarning,
-                                  stacklevel=2)
-                result.levels.append(level)
-                if track:
-                    c = nearest_boundary_point(level, c)
-        except KeyboardInterrupt as exc:
-            if f is None:
-                raise
-            sig = signal_number(exc)
-            saved = sum(1 for n in f if n.startswith(ZOOM_LEVEL_PREFIX))
-            raise Interrupted(f"stopped by {signal_name(sig)}: {saved} of {levels} levels saved "
-                              f"in {o.part}; {RESUME_HINT}", sig) from None
+                        _save_whole(f, k, float(eta), g, window_)
+                else:
+                    g = _compute_level(f, k, m, res, float(eta), rule, window_,
+                                       executor, tick)
+                level = ZoomLevel(index=k, x_range=xr, y_range=yr, center=c,
+                                  zoom=magnification**k, x0=g.x0, y0=g.y0,
+                                  status=g.status[0], steps=g.steps[0], ulps_per_pixel=ulps,
+                                  fractal=analyze(g))
+                if f is not None:
+                    zf.finish_level(f, k, _level_attrs(level))
+                    interrupts.checkpoint()
+            elif tick:
+                tick(1, 1)
+            if level.fractal.box_counts[0] == 0:
+                warnings.warn(f"zoom level {k} holds no converge/diverge boundary: the "
+                              "centre lies inside one basin at this scale (choose a centre "
+                              "on the boundary, or track it)", ZoomBoundaryWarning,
+                              stacklevel=2)
+            result.levels.append(level)
+            if track:
+                c = nearest_boundary_point(level, c)
         if f is not None:
-            f.attrs["complete"] = np.int8(1)
+            zf.finish(f)
             result.path = path
     _draw(result, filmstrip, animation, force, progress, levels)
     return result
@@ -459,44 +464,80 @@ def _draw(result: ZoomResult, filmstrip, animation, force: bool, progress=None,
         progress(units, units, info={"what": "images written"})
 
 
-def _same_zoom(stored: dict, params: dict, path) -> None:
-    check_same_params(path, stored, params)
+#: What zooms written before zoom took the period search used.
+ZOOM_DEFAULTS = {"max_period": defaults.MAX_PERIOD, "period_tol": defaults.PERIOD_TOL}
 
 
-def _verified_levels(f) -> dict[int, ZoomLevel]:
-    """The levels of an interrupted zoom that pass their checksums (the others are removed)."""
-    kept: dict[int, ZoomLevel] = {}
-    for name in list(f):
-        if name.startswith(ZOOM_PENDING_PREFIX):
-            del f[name]  # a level interrupted while it was written
-            continue
-        if not name.startswith(ZOOM_LEVEL_PREFIX):
-            continue
-        try:
-            level = _read_level(f[name], str(f.attrs["model"]), float(f.attrs["eta"]))
-        except (OSError, KeyError, ValueError, TypeError, EosfastError):
-            level = None
-        if level is None or name != _level_name(level.index) or level.index in kept:
-            del f[name]
-        else:
-            kept[level.index] = level
-    f.flush()
-    return kept
+def _saved(f, levels: int) -> tuple[int, int, str]:
+    """What a stopped zoom's file holds, for the stop line."""
+    saved = sum(1 for n in f if n.startswith(ZOOM_LEVEL_PREFIX))
+    tiles, total = zf.done_tiles(f)
+    return saved, levels, "levels" + (f" (and {tiles} of {total} tiles of level {saved})"
+                                      if tiles else "")
 
 
-def _read_level(g, model: str, eta: float) -> ZoomLevel:
-    """A stored level, every array read (so checked against its checksums)."""
-    return _level(model, eta, *_load_level(g))
+def _compute_level(f, k: int, model, res: int, eta: float, rule: StopRule, window_: dict,
+                   executor: Executor, progress) -> GridResult:
+    """Level ``k``'s grid, tile by tile; with a file ``f``, each tile saved as it comes.
+
+    A pending level of the same window left by a stopped run is continued
+    from its saved tiles. The axes are those of :func:`eosfast.grid` over the
+    window, and a point's result depends only on the point, so the level is
+    the same whatever was computed before.
+    """
+    from .grid import make_spec
+
+    spec = make_spec(model, res, x_range=window_["x_range"], y_range=window_["y_range"],
+                     eta=eta, steps=rule.steps, tol=rule.tol, escape=rule.escape,
+                     max_period=rule.max_period, period_tol=rule.period_tol)
+    ny, nx = spec.y0.size, spec.x0.size
+    status = np.empty((ny, nx), np.int8)
+    nsteps = np.empty((ny, nx), np.int32)
+    tiles = [(t, *spec.tile_slices(t)[1:]) for t in range(spec.ntiles)]
+    done = np.zeros(spec.ntiles, bool)
+    g = None
+    if f is not None:
+        g = zf.begin_level(f, k, eta, spec.x0, spec.y0, spec.tile, spec.ntiles, window_)
+        done = zf.read_tiles(g, tiles, status, nsteps)
+    if progress:
+        progress(int(done.sum()), spec.ntiles)
+    for index, _, payload in executor.run(spec, spec.sources(done), None):
+        for t, arrays in zip(spec.covered(index), payload, strict=True):
+            _, ys, xs = spec.tile_slices(t)
+            status[ys, xs] = arrays["status"]
+            nsteps[ys, xs] = arrays["steps"]
+            if g is not None:
+                zf.write_tile(g, t, ys, xs, arrays["status"], arrays["steps"])
+                interrupts.checkpoint()
+            done[t] = True
+        if progress:
+            progress(int(done.sum()), spec.ntiles)
+    return GridResult(model=spec.model, eta=spec.eta, y0=spec.y0, x0=spec.x0,
+                      status=status[None], steps=nsteps[None], period=None, sharpness=None,
+                      loss=None, x=None, y=None)
 
 
-def _load_level(g) -> tuple:
-    """What :func:`_level` needs of a level group, read in full."""
-    a = g.attrs
-    head = dict(index=int(a["index"]), x_range=tuple(float(v) for v in a["x_range"]),
-                y_range=tuple(float(v) for v in a["y_range"]),
-                center=tuple(float(v) for v in a["center"]), zoom=float(a["zoom"]),
-                ulps_per_pixel=float(a["ulps_per_pixel"]))
-    return head, g["x0"][:], g["y0"][:], g["status"][0], g["steps"][0]
+def _save_whole(f, k: int, eta: float, g, window_: dict) -> None:
+    """Save a level drawn from a refined file (nothing to compute: one piece)."""
+    ny, nx = g.status.shape[1:]
+    tile = (min(256, ny), min(256, nx))
+    group = zf.begin_level(f, k, eta, g.x0, g.y0, tile, 1, window_)
+    zf.write_tile(group, 0, slice(None), slice(None), g.status[0], g.steps[0])
+
+
+def _level_attrs(level: ZoomLevel) -> dict:
+    """A level's window and fractal measures, as its group's attributes."""
+    fr = level.fractal
+    a = {"index": level.index, "x_range": np.asarray(level.x_range),
+         "y_range": np.asarray(level.y_range), "center": np.asarray(level.center),
+         "zoom": level.zoom, "pixel": np.asarray(fr.pixel, dtype=np.float64),
+         "ulps_per_pixel": level.ulps_per_pixel}
+    for key in ("box_dimension", "box_dimension_err", "uncertainty_exponent",
+                "basin_entropy", "boundary_basin_entropy"):
+        a[key] = float(getattr(fr, key))
+    a["fractality_test"] = fr.fractality_test
+    a["fractal"] = json.dumps(fr.to_dict(), sort_keys=True)
+    return a
 
 
 def _level(model: str, eta: float, head: dict, x0, y0, status, steps) -> ZoomLevel:
@@ -570,68 +611,13 @@ def nearest_boundary_point(level: ZoomLevel, point: Sequence[float]) -> tuple[fl
 # ----------------------------------------------------------------------------
 
 
-def _create(path: Path, params: dict):
-    f = new_file(path)
-    stamp(f, ZOOM.kind, params, model=params["model"],
-          model_params=json.dumps(params.get("model_params", {}), sort_keys=True),
-          eta=params["eta"],
-          width=params["width"], magnification=params["magnification"],
-          levels=params["levels"], res=params["res"], steps=params["steps"],
-          tol=params["tol"], escape=params["escape"],
-          center=np.asarray(params["center"], dtype=np.float64), complete=np.int8(0))
-    return f
-
-
-def _level_name(index: int) -> str:
-    return f"{ZOOM_LEVEL_PREFIX}{index:02d}"
-
-
-def _write_level(f, level: ZoomLevel, eta: float) -> None:
-    """Write a level under a temporary name, then rename it: a ``level_NN`` group is whole."""
-    from .store.gridfile import RESERVE_MARGIN
-
-    reserve = getattr(f, "reserve", None)
-    if reserve is not None:  # a full disk stops the zoom between two levels
-        reserve(2 * level.status.size * 5 + RESERVE_MARGIN)
-    final = _level_name(level.index)
-    pending = ZOOM_PENDING_PREFIX + final
-    for old in (final, pending):
-        if old in f:
-            del f[old]
-    g = f.create_group(pending)
-    for name, axis in (("eta", np.array([eta])), ("y0", level.y0), ("x0", level.x0)):
-        add_coord(g, name, axis, ZOOM_LEVEL.coords[name])
-    ny, nx = level.status.shape
-    for name, data in (("status", level.status), ("steps", level.steps)):
-        add_array(g, name, ZOOM_LEVEL.data[name], data=data[None],
-                  chunks=(1, min(256, ny), min(256, nx)))
-    fr = level.fractal
-    a = g.attrs
-    a["index"] = level.index
-    a["x_range"] = np.asarray(level.x_range)
-    a["y_range"] = np.asarray(level.y_range)
-    a["center"] = np.asarray(level.center)
-    a["zoom"] = level.zoom
-    a["pixel"] = np.asarray(fr.pixel, dtype=np.float64)
-    a["ulps_per_pixel"] = level.ulps_per_pixel
-    for key in ("box_dimension", "box_dimension_err", "uncertainty_exponent",
-                "basin_entropy", "boundary_basin_entropy"):
-        a[key] = float(getattr(fr, key))
-    a["fractality_test"] = fr.fractality_test
-    a["fractal"] = json.dumps(fr.to_dict(), sort_keys=True)
-    f.flush()
-    f.move(pending, final)
-    f.flush()
-
-
 def read_zoom(path: str | os.PathLike) -> ZoomResult:
     """Load a zoom file written by :func:`zoom` (the fractal numbers are re-measured)."""
     path = Path(path)
     with open_file(path, ZOOM.kind) as f:
         params = read_params(f)
         model, eta = str(f.attrs["model"]), float(f.attrs["eta"])
-        names = sorted(k for k in f if k.startswith(ZOOM_LEVEL_PREFIX))
-        raw = [_load_level(f[name]) for name in names]
+        raw = zf.read_levels(f)
         head = (params["model"], float(params["eta"]), tuple(params["center"]),
                 float(params["width"]), float(params["magnification"]), int(params["res"]))
     levels = [_level(model, eta, *r) for r in raw]

@@ -47,4 +47,4 @@ LANES = 32
 
 #: GD steps between two refills of the lane buffer (even: the grid kernel
 #: takes two steps per pass over its lanes).
-CHUNK = 8
+STEPS_PER_CHECK = 8

@@ -5,7 +5,7 @@ same sources: the model's map bundle (:meth:`.maps.Maps.cuda`: its plain
 functions, compiled for the device; see :func:`device_functions`) and the
 same ``classify`` template (:func:`.grid.classify_template`). Only the
 scheduling differs. On the CPU a lane buffer keeps ``LANES`` points in SIMD
-registers; here every CUDA thread is one lane: it steps its point ``CHUNK``
+registers; here every CUDA thread is one lane: it steps its point ``STEPS_PER_CHECK``
 steps at a time, branch-free (a stopped point is frozen by a select, exactly
 as on the CPU), and when its point has stopped it classifies it, writes it
 out and takes the next point from a global counter. A warp therefore stays
@@ -44,10 +44,9 @@ from typing import Any
 import numpy as np
 
 from eosfast.errors import InvalidArgument
-from eosfast.store.layouts import GRID_DTYPES
 
 from .build import bind
-from .config import CHUNK, CUDA_BLOCK, CUDA_GRAB, CUDA_JIT, CUDA_KERNEL, INLINE, NVVM
+from .config import CUDA_BLOCK, CUDA_GRAB, CUDA_JIT, CUDA_KERNEL, INLINE, NVVM, STEPS_PER_CHECK
 from .grid import classify_template
 
 #: Name of the CUDA grid kernel; an NVVM compilation whose IR contains it is an
@@ -237,7 +236,7 @@ def grid_template(key):
             c = coef(eta[i])  # noqa: F821
         while i < n:
             go = True
-            for _k in range(CHUNK):
+            for _k in range(STEPS_PER_CHECK):
                 xn, yn, m = advance(x, y, c)  # noqa: F821
                 go = (abs(x) <= R) & (abs(y) <= R) & (m >= tol) & (t < cap)
                 x = xn if go else x
@@ -424,8 +423,12 @@ def grid_ptx(maps, key: str, cc: tuple[int, int] = (9, 0), contract: bool = Fals
     return ptx
 
 
-#: The kernel's output arrays and their dtypes: the grid file's fields.
-OUTPUTS = GRID_DTYPES
+#: The kernel's output arrays and their dtypes, in the CPU grid kernel's order
+#: (the grid file stores them as they are: ``tests/test_cuda.py`` checks that
+#: they are :data:`eosfast.store.layouts.GRID_DTYPES`).
+OUTPUTS = {"status": np.dtype(np.int8), "steps": np.dtype(np.int32),
+           "period": np.dtype(np.int16), "sharpness": np.dtype(np.float64),
+           "loss": np.dtype(np.float64), "x": np.dtype(np.float64), "y": np.dtype(np.float64)}
 
 #: The kernel's input arrays.
 INPUTS = ("x0", "y0", "eta")

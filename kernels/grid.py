@@ -1,13 +1,13 @@
 """The grid kernel: GD from many initial points at once, SIMD-friendly.
 
 Design: ``LANES`` points live in a small lane buffer. The hot loop advances
-every lane ``CHUNK`` steps (two per pass over the lanes) with no exits and
+every lane ``STEPS_PER_CHECK`` steps (two per pass over the lanes) with no exits and
 no branches: a lane whose point
 has converged, escaped or hit the cap is frozen by a select (its state stops
 changing, so the stopping test keeps returning "stop" on it). Between chunks,
 frozen lanes hand their point to the output and take the next one. The loop
 over lanes therefore vectorises, and escape times that vary 1000x across a
-grid cost at most ``CHUNK - 1`` idle steps per point.
+grid cost at most ``STEPS_PER_CHECK - 1`` idle steps per point.
 
 The map is the model's bundle (:mod:`eosfast.kernels.maps`): ``advance``
 steps, ``measure``/``is_minimum`` classify, ``sharpness``/``loss`` measure;
@@ -20,7 +20,7 @@ import numpy as np
 
 from eosfast.status import Status
 
-from .config import CHUNK, LANES
+from .config import LANES, STEPS_PER_CHECK
 
 CONVERGED, PERIODIC, BOUNDED, DIVERGED = (int(s) for s in (
     Status.CONVERGED, Status.PERIODIC, Status.BOUNDED, Status.DIVERGED))
@@ -161,7 +161,7 @@ def grid_template(key):
             # Two steps per pass over the lanes: a lane's state stays in
             # registers between them, which halves the loads and stores per
             # step (measured: 0.56 -> 0.66 of the check-free lane loop).
-            for _ in range(CHUNK // 2):
+            for _ in range(STEPS_PER_CHECK // 2):
                 for l in range(LANES):
                     c = C[l]
                     x, y, t, go = step(X[l], Y[l], T[l], c, tol, R, capf)  # noqa: F821

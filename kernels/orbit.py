@@ -35,7 +35,7 @@ import math
 import numba as nb
 import numpy as np
 
-from .config import CHUNK, JIT, LANES
+from .config import JIT, LANES, STEPS_PER_CHECK
 
 #: Observables of the orbit diagram, by code (the kernel's ``obs`` argument).
 OBSERVABLES = ("P", "x", "y", "loss", "sharpness", "b")
@@ -253,7 +253,7 @@ def bifurcation_template(key):
     frozen by a select. Blocks of lanes are spread over threads with
     ``prange``; each eta's arithmetic is the same whatever the thread count or
     block, so results are bit-identical. The tangent vector is renormalised
-    every ``CHUNK`` steps by its largest component (the logs of the factors
+    every ``STEPS_PER_CHECK`` steps by its largest component (the logs of the factors
     are summed), which changes the exponent by rounding only.
     """
     v0x, v0y = _V0
@@ -284,13 +284,13 @@ def bifurcation_template(key):
                     A[l] = go & (abs(xn) <= R) & (abs(yn) <= R)
             xs = np.empty((L, n))
             ys = np.empty((L, n))
-            bx = np.empty((CHUNK, L))
-            by = np.empty((CHUNK, L))
+            bx = np.empty((STEPS_PER_CHECK, L))
+            by = np.empty((STEPS_PER_CHECK, L))
             VX = np.full(L, v0x)
             VY = np.full(L, v0y)
             LS = np.zeros(L)
-            for t0 in range(0, n, CHUNK):
-                t1 = min(n, t0 + CHUNK)
+            for t0 in range(0, n, STEPS_PER_CHECK):
+                t1 = min(n, t0 + STEPS_PER_CHECK)
                 for t in range(t1 - t0):
                     for l in range(L):
                         x = X[l]

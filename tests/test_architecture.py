@@ -194,3 +194,70 @@ def test_ruff_clean():
     r = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=ROOT,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _installed_layout(dest: Path) -> Path:
+    """A copy of the package laid out as pip installs it (kernels/ and cli/ inside eosfast/)."""
+    import shutil
+
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "eosfast", dest / "eosfast", ignore=ignore)
+    for folder in ("kernels", "cli"):
+        shutil.copytree(ROOT / folder, dest / "eosfast" / folder, ignore=ignore)
+    return dest
+
+
+def _lint_imports(tree: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("lint-imports")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "importlinter.cli"]
+    return subprocess.run([*cmd, str(ROOT / "pyproject.toml"), "--no-cache"], cwd=tree,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree)},
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_imports_point_one_way(tmp_path):
+    """import-linter's contracts (pyproject.toml): kernels < store < command line."""
+    p = _lint_imports(_installed_layout(tmp_path))
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
+    assert "0 broken" in p.stdout
+
+
+def test_an_import_the_wrong_way_breaks_a_contract(tmp_path):
+    """The contracts can fail: the store importing the models (as it once did) is caught."""
+    tree = _installed_layout(tmp_path)
+    h5 = tree / "eosfast" / "store" / "h5.py"
+    h5.write_text(h5.read_text() + "\n\ndef _wrong():\n    from ..models import get_model\n"
+                  "    return get_model\n")
+    p = _lint_imports(tree)
+    assert p.returncode != 0
+    assert "eosfast.store.h5 -> eosfast.models" in p.stdout
+
+
+def test_the_kernel_contract_names_every_other_module():
+    """A new module of eosfast/ cannot slip past the kernels' contract unnamed."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    kernels = next(c for c in config["contracts"] if c.get("source_modules") == ["eosfast.kernels"])
+    leaves = {"eosfast.status", "eosfast.errors", "eosfast._numba_env", "eosfast._version",
+              "eosfast.kernels"}
+    top = {f"eosfast.{p.stem}" for p in (ROOT / "eosfast").glob("*.py") if p.stem != "__init__"}
+    top |= {f"eosfast.{p.parent.name}" for p in (ROOT / "eosfast").glob("*/__init__.py")}
+    top |= {"eosfast.kernels", "eosfast.cli"}
+    assert top - leaves == set(kernels["forbidden_modules"])
+
+
+#: Lines a module may have before its docstring must say why it is one piece.
+MAX_LINES = 800
+
+
+def test_no_module_is_a_catch_all():
+    """Modules split along their seams: none above MAX_LINES lines unless it says why."""
+    long = []
+    for folder in PACKAGES:
+        for path in (ROOT / folder).rglob("*.py"):
+            n = len(path.read_text().splitlines())
+            doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+            if n > MAX_LINES and "one piece" not in doc:
+                long.append(f"{path.relative_to(ROOT)} ({n} lines)")
+    assert long == []

@@ -40,7 +40,7 @@ def _start(code: str, *args: str, env: dict | None = None, cwd=None) -> subproce
                             stderr=subprocess.PIPE, text=True, env=full, cwd=cwd or ROOT)
 
 
-def _finish(p: subprocess.Popen, timeout: int = 300) -> tuple[int, str, str]:
+def _finish(p: subprocess.Popen, timeout: int = 600) -> tuple[int, str, str]:
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -117,6 +117,18 @@ with h5py.File(paths[0]) as f, h5py.File(paths[1]) as g:
             chunks += 1
             same += a.read_direct_chunk(offset) == b.read_direct_chunk(offset)
 report["file"] = {"chunks": chunks, "same": same, "summary": run.summary()}
+
+# arbitrary points (what refine computes), in 64-point launches
+from eosfast.models import ModelSpec
+from eosfast.stoprule import StopRule
+from eosfast.tiles import compute_points
+rng = np.random.default_rng(5)
+x, y = rng.uniform(-1, 3, 40), rng.uniform(-1, 3, 40)
+e = np.full(40, 0.3)
+rule = StopRule(steps=100)
+pts = CudaExecutor(threads=2, batch_points=16).points(ModelSpec("zhu4"), x, y, e, rule)
+ref = compute_points("zhu4", x, y, e, *rule.args())
+report["points"] = {n: differ(ref[n], pts[n]) for n in GRID_DTYPES}
 print("REPORT", json.dumps(report))
 """
 
@@ -151,6 +163,11 @@ def test_simulated_kernel_matches_cpu_point_for_point(simulated, model):
     assert {-1, 1, 2} <= set(r["status"])
     assert max(r["periods"]) >= 2
     assert 0 in r["periods"] and 1 in r["periods"]
+
+
+def test_simulated_points_are_the_cpus(simulated):
+    """refine's arbitrary points on the GPU executor: the CPU's, field for field."""
+    assert simulated["points"] == {n: 0 for n in simulated["points"]} and simulated["points"]
 
 
 def test_simulated_axes_are_fixed_points(simulated):
@@ -322,3 +339,12 @@ def test_hypot_accuracy_and_edges():
     assert hypot(3e-320, 4e-320) == pytest.approx(5e-320, rel=1e-3)  # subnormal
     assert hypot(math.inf, math.nan) == math.inf and hypot(math.nan, -math.inf) == math.inf
     assert math.isnan(hypot(math.nan, 1.0))
+
+
+def test_kernel_outputs_are_the_grid_files_fields():
+    """The GPU kernel writes what a grid file stores, name for name, dtype for dtype."""
+    from eosfast.kernels.cuda import OUTPUTS
+    from eosfast.store.layouts import GRID_DTYPES
+
+    assert list(OUTPUTS) == list(GRID_DTYPES)
+    assert {k: np.dtype(v) for k, v in OUTPUTS.items()} == dict(GRID_DTYPES)

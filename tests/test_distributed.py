@@ -5,12 +5,12 @@ workers of a remote cluster: they import eosfast and load the kernels
 themselves) serves the ``tcp://`` tests; ``local:2`` starts its own.
 """
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import sys
-import time
 
 import h5py
 import numpy as np
@@ -152,6 +152,31 @@ def test_cli_local_cluster_gives_the_identical_file(run_cli, reference, tmp_path
     assert_same_file(reference, out)
 
 
+REFINE_CLI = ["refine", "--base", "65", "--levels", "3", "--steps", "3000", "--verify", "200",
+              "--x-range", "2.8", "3.6", "--y-range", "0.1", "0.9"]
+
+
+def test_refine_on_a_local_cluster_writes_the_threads_file(run_cli, tmp_path):
+    """refine's points go through the same executors as grid's tiles (issue 24)."""
+    code, _, err = run_cli(*REFINE_CLI, "-o", tmp_path / "threads.h5", timeout=300)
+    assert code == 0, err
+    code, stdout, err = run_cli(*REFINE_CLI, "--scheduler", "local:2", "-o",
+                                tmp_path / "local2.h5", timeout=300)
+    assert code == 0, err
+    assert len(stdout.strip().splitlines()) == 1 and err == ""
+    assert_same_file(tmp_path / "threads.h5", tmp_path / "local2.h5")
+
+
+def test_refine_on_a_tcp_cluster_is_the_threads_refinement(cluster):
+    c, _ = cluster
+    kw = dict(base=33, levels=2, steps=2000, verify=50, x_range=(2.8, 3.6), y_range=(0.1, 0.9))
+    a = eosfast.refine(**kw)
+    b = eosfast.refine(**kw, scheduler=c.scheduler_address)
+    assert np.array_equal(a.lattice.store.keys, b.lattice.store.keys)
+    assert np.array_equal(a.lattice.store.field("status"), b.lattice.store.field("status"))
+    assert np.array_equal(a.lattice.store.field("steps"), b.lattice.store.field("steps"))
+
+
 def test_killed_worker_loses_and_duplicates_no_tile(cluster, tmp_path):
     c, client = cluster
     ref = tmp_path / "threads.h5"
@@ -212,11 +237,13 @@ def test_ctrl_c_closes_the_local_cluster_and_resume_finishes_identically(
     assert part.exists() and not out.exists()
     with h5py.File(part) as f:
         assert 3 <= f["resume/tile_done"][()].sum() < 32
-    # and they are gone (allow three close timeouts on a loaded machine)
-    deadline = time.monotonic() + 3 * CLOSE_TIMEOUT
-    while _cluster_processes(me) - before and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _cluster_processes(me) - before == set()
+    # and they are gone: wait for their exits (at most three close timeouts)
+    left = []
+    for pid in _cluster_processes(me) - before:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            left.append(psutil.Process(pid))
+    _, alive = psutil.wait_procs(left, timeout=3 * CLOSE_TIMEOUT)
+    assert alive == [] and _cluster_processes(me) - before == set()
     # resumed on the other cluster: the same file as one uninterrupted run
     run = eosfast.grid(**SMALL, out=out, resume=True, scheduler=c.scheduler_address)
     assert run.tiles_done == 32 and not part.exists()

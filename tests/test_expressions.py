@@ -215,7 +215,7 @@ def test_abs_has_derivative_sign_with_sign_zero():
 
 def test_generated_code_uses_only_math_and_arithmetic():
     """What numba-cuda can compile too: no NumPy, no helper calls, only math.* and abs."""
-    from eosfast.codegen import source_path
+    from eosfast.mapcache import source_path
 
     for expr in ("log(cosh(1 - x**2*y**2))", "abs(x*y - 1)**3 + sqrt(x**2 + 1)/x**70",
                  "x**0.3 + y**-2.5 + exp(x)**y"):
@@ -240,7 +240,7 @@ def test_generated_code_uses_only_math_and_arithmetic():
 
 
 def test_small_integer_powers_are_products():
-    from eosfast.codegen import source_path
+    from eosfast.mapcache import source_path
 
     m = get_model("(1 - x**2*y**2)**2/4")
     m.maps  # noqa: B018

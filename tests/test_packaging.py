@@ -19,7 +19,9 @@ def test_wheel_contains_the_mapped_subpackages(tmp_path):
                    "eosfast/cli/main.py", "eosfast/cli/grid.py", "eosfast/py.typed",
                    "eosfast/figures/__init__.py", "eosfast/figures/paper.py",
                    "eosfast/store/cache.py", "eosfast/store/h5.py", "eosfast/plots/base.py",
-                   "eosfast/codegen.py", "eosfast/registry.py", "eosfast/kernels/codegen.py",
+                   "eosfast/mapcache.py", "eosfast/registry.py", "eosfast/kernels/codegen.py",
+                       "eosfast/refine/lattice.py", "eosfast/fractal/measures.py",
+                       "eosfast/store/zoomfile.py", "eosfast/store/run.py",
                    "eosfast/figures/atlas.py", "eosfast/cli/models.py"):
         assert needed in names, needed
     # every subpackage of the source tree (store, plots, nets, ...) is in the wheel

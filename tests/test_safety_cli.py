@@ -38,7 +38,7 @@ ENV = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
 
 #: The real command line, with one function of eosfast wrapped: HOOK is
 #: "module:function|n|action|when" (or "module:Class.method|..."): on the n-th
-#: call (before or after it runs)
+#: call (before or after it runs); SET="module:NAME=value;..." first sets constants
 #: pause (touch READY, wait for GO), fill the disk holding FILL, or send
 #: ourselves a signal ("kill15").
 CHILD = r"""
@@ -50,6 +50,11 @@ if os.environ.get("FSIZE"):  # a file size limit: writes past it fail with EFBIG
     import resource
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (int(os.environ["FSIZE"]), resource.RLIM_INFINITY))
+for item in filter(None, os.environ.get("SET", "").split(";")):  # module constants
+    where, value = item.split("=")
+    mod, name = where.split(":")
+    mod = importlib.import_module(mod)
+    setattr(mod, name, type(getattr(mod, name))(value))
 target, count, action, when = os.environ["HOOK"].split("|")
 name, attr = target.split(":")
 module = importlib.import_module(name)
@@ -464,7 +469,7 @@ def zoom_reference(tmp_path_factory):
 
 def test_disk_full_during_a_zoom_keeps_its_levels(small_disk, zoom_reference):
     filler = small_disk / "filler"
-    code, _, err = child("eosfast.zoom:_write_level|2|fill|before", *_zoom_args("z.h5"),
+    code, _, err = child("eosfast.store.zoomfile:begin_level|2|fill|before", *_zoom_args("z.h5"),
                          cwd=small_disk, extra_env={"FILL": str(filler)})
     assert code == 2, err
     line = one_line(err)
@@ -608,7 +613,7 @@ def test_zoom_interrupted_resumes_to_the_uninterrupted_file(tmp_path, zoom_refer
                                                          cwd=tmp_path)
         assert code == 2 and why in one_line(err), (args, err)
     assert listing(tmp_path) == []
-    code, _, err = child("eosfast.zoom:_write_level|2|kill2|after", *_zoom_args("z.h5"),
+    code, _, err = child("eosfast.store.zoomfile:finish_level|2|kill2|after", *_zoom_args("z.h5"),
                          cwd=tmp_path)
     assert code == 130, err
     line = one_line(err)
@@ -641,25 +646,30 @@ def _caught(pid):
     return 0
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_while_the_command_starts_is_one_line(tmp_path, sig):
-    script = tmp_path / "bin" / "eosfast"
-    script.parent.mkdir()
-    script.write_text(CONSOLE_SCRIPT)
-    p = subprocess.Popen([sys.executable, "-c", LAUNCH, str(script), "grid", "--res", "2048",
-                          "-o", "g.h5"], cwd=tmp_path, env=ENV, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    t0 = time.monotonic()
-    # the command's guard is in place once it catches SIGTERM
-    while not _caught(p.pid) & (1 << (signal.SIGTERM - 1)) and time.monotonic() - t0 < 60:
-        time.sleep(0.0005)
-    p.send_signal(sig)
-    _, err = p.communicate(timeout=60)
+    """A signal after the guard is in place, before any file: one line, 128 + signal.
+
+    The command pauses at a known point of its start-up (it checks its
+    arguments) and says so through a file; the signal is sent on that event.
+    """
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    p = child("eosfast.grid:make_spec|1|pause|before", "grid", "--res", "2048", "-o", "g.h5",
+              cwd=tmp_path, extra_env={"READY": str(ready), "GO": str(go)}, wait=False)
+    try:
+        while not ready.exists() and p.poll() is None:
+            time.sleep(0.01)
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=60)
+    finally:
+        go.touch()
+        if p.poll() is None:
+            p.kill()
     assert p.returncode == 128 + sig, err
     line = one_line(err)
     assert line.startswith("eosfast: stopped by " + ("Ctrl-C" if sig == signal.SIGINT
-                                                     else "SIGTERM"))
+                                                     else sig.name))
+    assert "g.h5" not in listing(tmp_path)  # nothing under the requested name
 
 
 def test_signals_at_every_stage_of_a_grid(tmp_path, reference):

@@ -11,7 +11,7 @@ in the dataset (the root dataset has exactly the dimensions ``eta, y0, x0``):
 ``resume/tile_done`` (int8, one entry per tile, eta-major then y0 then x0)
 is set to 1 only after that tile's chunks have been written and flushed, so
 a run killed at any moment leaves a file that says which tiles are complete,
-and ``--resume`` re-verifies each of them (:func:`verify_tiles`) before
+and ``--resume`` re-verifies each of them (:func:`eosfast.store.integrity.verify_tiles`) before
 trusting it.
 """
 
@@ -22,8 +22,7 @@ import math
 import os
 import weakref
 import zlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
 import h5py
@@ -255,70 +254,6 @@ def count_outcomes(f: h5py.File) -> dict[str, int]:
         for k, v in outcome_counts(f["status"][e]).items():
             total[k] += v
     return total
-
-
-# ---------------------------------------------------------------- verification
-
-
-@dataclass
-class Verification:
-    """What :func:`verify_tiles` found.
-
-    Attributes
-    ----------
-    tiles : int
-        Tiles checked.
-    bad : list of int
-        Tiles with a missing or corrupt chunk.
-    problems : list of str
-        One line per problem (at most a few dozen are kept).
-    """
-
-    tiles: int
-    bad: list[int]
-    problems: list[str]
-
-    @property
-    def ok(self) -> bool:
-        return not self.bad
-
-
-def _chunk_ok(d: h5py.Dataset, offset: tuple[int, ...]) -> str | None:
-    from ..kernels.checksum import check_fletcher32
-
-    try:
-        mask, data = d.id.read_direct_chunk(offset)
-    except (OSError, ValueError, KeyError, RuntimeError):  # HDF5 2: RuntimeError
-        return "missing"
-    if not check_fletcher32(data):
-        return "checksum mismatch"
-    return None
-
-
-def verify_tiles(f: h5py.File, tiles: Sequence[int]) -> Verification:
-    """Check that every chunk of ``tiles`` exists and matches its Fletcher-32.
-
-    Reads the stored bytes only (no decompression): about a gigabyte a second.
-    """
-    shape = f["status"].shape
-    ty, tx = tile_shape(f)
-    _, nty, ntx = tile_grid(shape, (ty, tx))
-    bad: list[int] = []
-    problems: list[str] = []
-    datasets = [f[name] for name in GRID_FIELDS]
-    for t in tiles:
-        e, rest = divmod(int(t), nty * ntx)
-        iy, ix = divmod(rest, ntx)
-        offset = (e, iy * ty, ix * tx)
-        for d in datasets:
-            why = _chunk_ok(d, offset)
-            if why:
-                bad.append(int(t))
-                if len(problems) < 30:
-                    problems.append(f"tile {t} ({d.name.lstrip('/')} at eta index {e}, y0 "
-                                    f"{iy * ty}, x0 {ix * tx}): {why}")
-                break
-    return Verification(len(tiles), bad, problems)
 
 
 # ---------------------------------------------------------------- reading

@@ -382,10 +382,10 @@ def check_model(f: h5py.Group, path: str | os.PathLike):
     A file is untrusted input: a ``model`` attribute that is not a registry
     name nor an acceptable expression is refused (one line), whatever reads it.
     """
-    from ..models import model_of_attrs
+    from ..checks import check_model_attrs
 
     try:
-        return model_of_attrs(f.attrs["model"], f.attrs.get("model_params", None))
+        return check_model_attrs(f.attrs["model"], f.attrs.get("model_params", None))
     except EosfastError as exc:
         raise EosfastError(f"{path}: its model attributes are refused: {exc}") from None
 

@@ -16,6 +16,12 @@ are readable, and checks completeness:
 
 Anything that stops the file from being opened at all (not HDF5, not an
 eosfast file, a layout that does not match its kind) is a problem too.
+
+This is the one intactness check of the store: :func:`chunk_problem` for one
+stored chunk, and on it :func:`verify_tiles` (a grid's done tiles, which
+``--resume`` re-verifies), :func:`group_problems` (a refine level, a zoom
+level, a refine piece, before a resume reads them back) and :func:`verify`
+(``eosfast info --verify``).
 """
 
 from __future__ import annotations
@@ -31,7 +37,112 @@ import numpy as np
 from ..errors import EosfastError
 from .atomic import PART
 from .h5 import open_file, regular_file
-from .layouts import GRID, ZOOM, ZOOM_LEVEL_PREFIX, ZOOM_PENDING_PREFIX
+from .layouts import GRID, GRID_FIELDS, ZOOM, ZOOM_LEVEL_PREFIX, ZOOM_PENDING_PREFIX, tile_grid
+
+
+def chunk_problem(d: h5py.Dataset, offset: tuple[int, ...]) -> str | None:
+    """What is wrong with the chunk of ``d`` at ``offset``, or None when it is intact.
+
+    Reads the stored bytes only (no decompression) and checks them against
+    their Fletcher-32 checksum: ``"missing"``, ``"stored without a checksum"``
+    or ``"checksum mismatch"``.
+    """
+    from ..kernels.checksum import check_fletcher32
+
+    try:
+        mask, data = d.id.read_direct_chunk(offset)
+    except (OSError, ValueError, KeyError, RuntimeError):  # HDF5 2: RuntimeError
+        return "missing"
+    bit = _checksum_bit(d)
+    if not bit or mask & bit:
+        return "stored without a checksum"
+    if not check_fletcher32(data):
+        return "checksum mismatch"
+    return None
+
+
+def _checksum_bit(d: h5py.Dataset) -> int:
+    """The filter-mask bit of Fletcher-32 in ``d``'s pipeline (0 when it has none)."""
+    plist = d.id.get_create_plist()
+    filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+    # a chunk's filter mask has bit k set when pipeline filter k was skipped for it
+    return 1 << filters.index(FLETCHER32) if FLETCHER32 in filters else 0
+
+
+@dataclass
+class TileCheck:
+    """What :func:`verify_tiles` found.
+
+    Attributes
+    ----------
+    tiles : int
+        Tiles checked.
+    bad : list of int
+        Tiles with a missing or corrupt chunk.
+    problems : list of str
+        One line per problem (at most a few dozen are kept).
+    """
+
+    tiles: int
+    bad: list[int]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.bad
+
+
+def verify_tiles(f: h5py.File, tiles) -> TileCheck:
+    """Check that every chunk of a grid file's ``tiles`` exists and matches its checksum.
+
+    About a gigabyte a second (stored bytes only).
+    """
+    from .gridfile import tile_shape
+
+    shape = f["status"].shape
+    ty, tx = tile_shape(f)
+    _, nty, ntx = tile_grid(shape, (ty, tx))
+    bad: list[int] = []
+    problems: list[str] = []
+    datasets = [f[name] for name in GRID_FIELDS]
+    for t in tiles:
+        e, rest = divmod(int(t), nty * ntx)
+        iy, ix = divmod(rest, ntx)
+        offset = (e, iy * ty, ix * tx)
+        for d in datasets:
+            why = chunk_problem(d, offset)
+            if why:
+                bad.append(int(t))
+                if len(problems) < 30:
+                    problems.append(f"tile {t} ({d.name.lstrip('/')} at eta index {e}, y0 "
+                                    f"{iy * ty}, x0 {ix * tx}): {why}")
+                break
+    return TileCheck(len(tiles), bad, problems)
+
+
+def group_problems(g: h5py.Group, limit: int = 30) -> list[str]:
+    """Every problem of the arrays of ``g`` (and its subgroups): chunks, readability.
+
+    An empty list means every chunk of every chunked array is there and
+    matches its checksum, and every small contiguous array reads.
+    """
+    report = Report(Path(g.file.filename))
+    datasets: list[h5py.Dataset] = []
+    g.visititems(lambda name, obj: datasets.append(obj)
+                 if isinstance(obj, h5py.Dataset) else None)
+    for d in datasets:
+        _check_dataset(d, d.name.lstrip("/"), report)
+        if len(report.problems) >= limit:
+            break
+    return report.problems
+
+
+def group_intact(g: h5py.Group) -> bool:
+    """Whether :func:`group_problems` finds nothing wrong with ``g``."""
+    try:
+        return not group_problems(g, limit=1)
+    except (OSError, KeyError, ValueError, RuntimeError):
+        return False
 
 #: Problems listed in full; beyond this they are counted.
 MAX_LISTED = 30
@@ -137,7 +248,7 @@ def _grid(f: h5py.File, report: Report) -> None:
     done = gridfile.done_tiles(f)
     if not gridfile.is_complete(f) or not done.all():
         report.add(f"incomplete: {int(done.sum())} of {done.size} tiles written")
-    result = gridfile.verify_tiles(f, np.flatnonzero(done).tolist())
+    result = verify_tiles(f, np.flatnonzero(done).tolist())
     for p in result.problems:
         report.add(p)
     report.count(len(result.bad) - len(result.problems))
@@ -163,24 +274,21 @@ def _all_chunks(f: h5py.File, report: Report, skip: tuple[str, ...]) -> None:
     f.visititems(lambda name, obj: datasets.append(obj)
                  if isinstance(obj, h5py.Dataset) and name not in skip else None)
     for d in datasets:
-        report.arrays += 1
-        name = d.name.lstrip("/")
-        if d.chunks is None:
-            try:
-                d[()]
-            except (OSError, ValueError, RuntimeError) as exc:
-                report.add(f"array {name}: unreadable ({' '.join(str(exc).split())[:120]})")
-            continue
-        _chunks(d, name, report)
+        _check_dataset(d, d.name.lstrip("/"), report)
+
+
+def _check_dataset(d: h5py.Dataset, name: str, report: Report) -> None:
+    report.arrays += 1
+    if d.chunks is None:
+        try:
+            d[()]
+        except (OSError, ValueError, RuntimeError) as exc:
+            report.add(f"array {name}: unreadable ({' '.join(str(exc).split())[:120]})")
+        return
+    _chunks(d, name, report)
 
 
 def _chunks(d: h5py.Dataset, name: str, report: Report) -> None:
-    from ..kernels.checksum import check_fletcher32
-
-    plist = d.id.get_create_plist()
-    filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
-    # a chunk's filter mask has bit k set when pipeline filter k was skipped for it
-    bit = 1 << filters.index(FLETCHER32) if FLETCHER32 in filters else 0
     expected = math.prod(-(-n // c) for n, c in zip(d.shape, d.chunks, strict=True))
     try:
         stored = d.id.get_num_chunks()
@@ -189,19 +297,21 @@ def _chunks(d: h5py.Dataset, name: str, report: Report) -> None:
         return
     if stored < expected:
         report.add(f"array {name}: {expected - stored} of {expected} chunks missing")
+    if stored and not _checksum_bit(d):
+        report.add(f"array {name}: stored without checksums")
+        return
     for i in range(stored):
         try:
-            info = d.id.get_chunk_info(i)
-            mask, data = d.id.read_direct_chunk(info.chunk_offset)
+            offset = tuple(d.id.get_chunk_info(i).chunk_offset)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             report.add(f"array {name}: chunk {i} unreadable ({exc})")
             continue
-        if not bit:
-            report.add(f"array {name}: stored without checksums")
-            return
-        if mask & bit:
-            report.add(f"array {name}: chunk at {tuple(info.chunk_offset)} has no checksum")
-        elif not check_fletcher32(data):
-            report.add(f"array {name}: chunk at {tuple(info.chunk_offset)} fails its checksum")
+        why = chunk_problem(d, offset)
+        if why == "missing":
+            report.add(f"array {name}: chunk {i} unreadable")
+        elif why == "stored without a checksum":
+            report.add(f"array {name}: chunk at {offset} has no checksum")
+        elif why:
+            report.add(f"array {name}: chunk at {offset} fails its checksum")
         else:
             report.chunks += 1
