@@ -77,12 +77,22 @@ class PointStore:
             hash_lookup(self._table, self._keys, self._bits, q, out)
         return out.reshape(np.shape(keys))
 
-    def reserve(self, n: int) -> None:
-        """Make room for ``n`` points in all (a growth later copies every array)."""
+    def reserve(self, n: int, table: bool = False) -> None:
+        """Make room for ``n`` points in all (a growth later copies every array).
+
+        With ``table``, size the hash table for them too: loading ``n`` points
+        then builds it once instead of rebuilding it at every doubling.
+        """
         if n > self._keys.size:
             self._keys = _grow(self._keys, n)
             for k in self._fields:
                 self._fields[k] = _grow(self._fields[k], n)
+        if table and 2 * n > self._table.size:
+            from ..kernels.refine import hash_insert
+
+            self._bits = int(math.ceil(math.log2(2 * n)))
+            self._table = np.full(1 << self._bits, -1, dtype=np.int32)
+            hash_insert(self._table, self._keys, 0, self.n, self._bits)
 
     def add(self, keys: np.ndarray, values: Mapping[str, np.ndarray], origin: int) -> None:
         """Append points not held yet (``keys`` unique) with their kept fields.

@@ -217,7 +217,8 @@ def read_refined(path, levels: int | None = None) -> RefinedResult:
             spec = replace(spec, levels=use)
         base_grid = _read_base(f, spec)
         lat = new_lattice(spec, base_grid)
-        lat.store.reserve(lat.store.n + sum(rf.level_size(f, k) for k in range(1, use + 1)))
+        lat.store.reserve(lat.store.n + sum(rf.level_size(f, k) for k in range(1, use + 1)),
+                          table=True)
         counts = [_load_level(lat, rf.read_level(f, level), level)
                   for level in range(1, use + 1)]
         ver = _verification(rf.read_verify(f)) if use == planned else None

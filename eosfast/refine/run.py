@@ -45,9 +45,10 @@ PIECE_POINTS = 1 << 21
 #: Most seconds between two saves of a level's computed points.
 PIECE_SECONDS = 4.0
 
-#: Seconds before the first save of a run: a run resumed again and again, each
-#: time for a few seconds only, still saves something every time.
-FIRST_PIECE_SECONDS = 1.0
+#: Seconds before the first save of a run (after its first round): a run
+#: resumed again and again, each time for a few seconds only, saves what its
+#: first round computed.
+FIRST_PIECE_SECONDS = 0.0
 
 
 def refine(model: str = defaults.MODEL, base: int = defaults.REFINE_BASE,
@@ -321,7 +322,9 @@ def _open_for_resume(part, spec: RefineSpec, run):
         base_grid = _read_base(f, spec)
         lat = new_lattice(spec, base_grid)
         done = rf.levels_done(f)
-        lat.store.reserve(lat.store.n + sum(rf.level_size(f, k) for k in range(1, done + 1)))
+        # every point to load, the saved pieces of the next level included: one hash build
+        lat.store.reserve(lat.store.n + sum(rf.level_size(f, k) for k in range(1, done + 1))
+                          + rf.pending_points(f), table=True)
         for level in range(1, done + 1):
             if not group_intact(f[rf.level_name(level)]):  # a damaged level: computed again
                 done = level - 1
