@@ -1,4 +1,4 @@
-"""What every long run shares before and while it writes: the size check, the stop message.
+"""What every long run shares: the output, signals, resume checks, the size check, the stop line.
 
 grid, zoom and refine write a file piece by piece (tiles, pieces of a level)
 and can be stopped and resumed. This module is the frame they share:
