@@ -204,6 +204,13 @@ def _notes_on_one_line():
         yield
 
 
+def _written():
+    """The last output this process renamed into place, if any (without importing the store)."""
+    atomic = sys.modules.get("eosfast.store.atomic")
+    written = getattr(atomic, "WRITTEN", None)
+    return written[-1] if written else None
+
+
 def run(argv: list[str]) -> int:
     """Run the group on ``argv``; every user error becomes one line. The exit status."""
     from eosfast.errors import (
@@ -217,6 +224,10 @@ def run(argv: list[str]) -> int:
 
     def one_line(message: str, code: int = 2, prefix: str = "error: ") -> int:
         return say(message.replace(RESUME_HINT, f"run `{resume_command(argv)}`"), code, prefix)
+
+    atomic = sys.modules.get("eosfast.store.atomic")
+    if atomic is not None:  # another command of this process (tests) wrote those
+        atomic.WRITTEN.clear()
 
     try:
         # not cli.main(): it turns a KeyboardInterrupt (and so SIGTERM) into a bare Abort
@@ -247,8 +258,12 @@ def run(argv: list[str]) -> int:
         if command_name(argv) in RESUMABLE and RESUME_HINT not in message:
             message += f"; {RESUME_HINT} to start it again"  # a .part of earlier runs, or none
         return one_line(message, exc.exit_status, prefix="")
-    except KeyboardInterrupt as exc:  # before a writer had anything to keep
+    except KeyboardInterrupt as exc:  # before a writer had anything to keep, or after it
         sig = signal_number(exc)
+        written = _written()
+        if written is not None:  # the output is in place: only the summary was left
+            return say(f"stopped by {signal_name(sig)} after {written} was written (it is "
+                       "complete)", 128 + sig, "")
         click.echo(f"eosfast: {stopped_while_starting(sig, argv)}", err=True)
         return 128 + sig
     except BrokenPipeError:  # e.g. `eosfast info g.h5 | head -1`: nothing more to say

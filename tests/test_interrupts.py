@@ -521,3 +521,14 @@ def test_a_signal_dropped_inside_a_callback_still_stops_the_command(tmp_path):
     line = one_line(p.stderr)  # one line: no "Exception ignored", no traceback
     assert line.startswith("eosfast: stopped by SIGTERM"), line
     assert not (tmp_path / "g.h5").exists()
+
+
+def test_a_signal_after_the_output_is_in_place_says_so(tmp_path):
+    """Between the rename and the summary, a stop is reported as coming after the output."""
+    code, _, err = child("eosfast.zoom:_draw|1|kill1|before", "zoom", "--levels", "1", "--res",
+                         "64", "--steps", "500", "--no-images", "-q", "-o", "z.h5",
+                         cwd=tmp_path)
+    assert code == 128 + signal.SIGHUP, err
+    line = one_line(err)
+    assert line == "eosfast: stopped by SIGHUP after z.h5 was written (it is complete)", line
+    assert eosfast.read_zoom(tmp_path / "z.h5").levels

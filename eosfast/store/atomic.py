@@ -172,6 +172,11 @@ def describe_partial(part: Path) -> str:
             "(grid, zoom and refine can), or discard it with --force")
 
 
+#: Outputs this process renamed into place, complete (a signal after the last one
+#: is reported as coming after it: see ``cli/main.py``).
+WRITTEN: list[Path] = []
+
+
 class Output:
     """An output path claimed by one writer (see the module docstring).
 
@@ -307,6 +312,7 @@ class Output:
             os.close(fd)
         _move(self.part, self.path)
         self._committed = True
+        WRITTEN.append(self.path)
         with contextlib.suppress(OSError):
             dfd = os.open(self.path.parent, os.O_RDONLY)
             try:
