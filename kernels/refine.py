@@ -41,22 +41,33 @@ def _find(table, keys, shift, mask, key):
 
 @nb.njit(**JIT)
 def hash_insert(table, keys, start, stop, bits):
-    """Insert rows ``start .. stop - 1`` of ``keys`` (not yet present) into ``table``.
+    """Insert rows ``start .. stop - 1`` of ``keys`` into ``table``; the first repeated row.
 
     Parameters
     ----------
     table : ndarray, int32, shape (2**bits,)
         Row numbers, -1 in empty slots; filled in place.
     keys : ndarray, int64, shape (n,)
-        Point keys by row, unique.
+        Point keys by row, meant unique.
+
+    Returns
+    -------
+    int
+        -1, or the first row whose key the table already held (it and the
+        rows after it are not inserted): a point added twice, which a file
+        read back can hold, found without a lookup pass of its own.
     """
     shift = 64 - bits
     mask = (1 << bits) - 1
     for r in range(start, stop):
-        s = _slot(keys[r], shift)
+        key = keys[r]
+        s = _slot(key, shift)
         while table[s] >= 0:
+            if keys[table[s]] == key:
+                return r
             s = (s + 1) & mask
         table[s] = r
+    return -1
 
 
 @nb.njit(**JIT)

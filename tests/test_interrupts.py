@@ -412,6 +412,61 @@ def test_a_run_stopped_after_every_other_piece_progresses_each_time(tmp_path, co
     _same_h5(tmp_path / "r.h5", ref / "r.h5")
 
 
+def _flagged_cells_brute_force(part: Path, level: int, contrast: int = 3) -> set[int]:
+    """Keys of the cells of ``level`` with four computed corners that the GD flag marks,
+    from a dense raster of that level's lattice (no lattice code)."""
+    from eosfast.status import Status
+
+    with h5py.File(part, "r") as f:
+        base = f["status"][0]
+        nb = base.shape[0]
+        n = (nb - 1) * (1 << level) + 1
+        status = np.zeros((n, n), dtype=np.int64)
+        steps = np.zeros((n, n), dtype=np.int64)
+        known = np.zeros((n, n), dtype=bool)
+        s = 1 << level
+        status[::s, ::s], steps[::s, ::s], known[::s, ::s] = base, f["steps"][0], True
+        for k in range(1, level + 1):
+            g = f[f"level_{k:02d}"]
+            up = 1 << (level - k)
+            status[g["iy"][()] * up, g["ix"][()] * up] = g["status"][()]
+            steps[g["iy"][()] * up, g["ix"][()] * up] = g["steps"][()]
+            known[g["iy"][()] * up, g["ix"][()] * up] = True
+    c = [status[:-1, :-1], status[:-1, 1:], status[1:, :-1], status[1:, 1:]]
+    t = [steps[:-1, :-1], steps[:-1, 1:], steps[1:, :-1], steps[1:, 1:]]
+    complete = known[:-1, :-1] & known[:-1, 1:] & known[1:, :-1] & known[1:, 1:]
+    differ = np.any([a != c[0] for a in c[1:]], axis=0)
+    diverged = np.all([a == Status.DIVERGED for a in c], axis=0)
+    wide = np.max(t, axis=0) - np.min(t, axis=0) >= contrast
+    cy, cx = np.nonzero(complete & (differ | (diverged & wide)))
+    return set((cy * (n - 1) + cx).tolist())
+
+
+def test_a_resume_takes_a_level_s_seeds_from_the_file(tmp_path):
+    """Issue 24: a level's seeds (the flagged cells of the level above) are saved with its
+    first piece, as a dense raster finds them; a resume takes them from the file instead
+    of finding them again (seconds on a deep level), so it finishes the level before it
+    first looks for a level's complete cells."""
+    args = ["refine", "--base", "65", "--levels", "4", "--steps", "2000", "--verify", "0",
+            "--threads", "1", "-q", "-o", "r.h5"]
+    code, _, err = child("eosfast.store.refinefile:write_piece|3|kill15|after", *args,
+                         cwd=tmp_path, extra_env={"SET": SMALL_PIECES})
+    assert code == 128 + signal.SIGTERM, err
+    part = tmp_path / "r.h5.part"
+    with h5py.File(part, "r") as f:
+        done = int(f.attrs["levels_done"])
+        p = f["pending"]
+        level = int(p.attrs["level"])
+        cells, counts = p["seeds/cells"][()], p["seeds/counts"][()]
+    assert level == done + 1 and 1 <= done
+    assert counts.sum() == cells.size and cells.size == np.unique(cells).size
+    assert set(cells.tolist()) == _flagged_cells_brute_force(part, done)
+    code, _, err = child("eosfast.refine.lattice:RefinedLattice.complete_cells|1|kill15|before",
+                         *args, "--resume", cwd=tmp_path)
+    with h5py.File(part if code else tmp_path / "r.h5", "r") as f:
+        assert int(f.attrs["levels_done"]) > done, err  # the level was finished first
+
+
 # ---------------------------------------------------------------- commands x signals x moments
 
 #: Small runs of the three resumable commands (each writes ``r.h5``).

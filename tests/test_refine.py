@@ -13,7 +13,9 @@ import pytest
 import eosfast
 from eosfast.fractal import box_counts
 from eosfast.refine import (
+    PointStore,
     RefinedLattice,
+    RepeatedPoint,
     gd_flag,
     lattice_coords,
     lattice_points,
@@ -462,6 +464,36 @@ def test_resume_recomputes_a_damaged_level(tmp_path):
     a, b = _datasets(ref), _datasets(tmp_path / "r.h5")
     for name in a:
         assert np.array_equal(a[name], b[name], equal_nan=True), name
+
+
+@pytest.mark.parametrize("where", ["itself", "a level above"])
+def test_a_file_whose_level_repeats_a_point_is_refused(tmp_path, where):
+    path = tmp_path / "r.h5"
+    eosfast.refine(base=17, levels=2, steps=500, verify=0, out=path, **FRINGE)
+    with h5py.File(path, "r+") as f:
+        g = f["level_02"]
+        ix, iy = g["ix"][()], g["iy"][()]
+        if where == "itself":
+            src = (ix[0], iy[0])
+        else:  # a level-1 point, written with level-2 indices
+            src = (2 * f["level_01"]["ix"][0], 2 * f["level_01"]["iy"][0])
+        ix[-1], iy[-1] = src
+        g["ix"][...], g["iy"][...] = ix, iy
+    with pytest.raises(eosfast.EosfastError, match="level 2 repeats points"):
+        eosfast.read_refined(path)
+
+
+def test_a_point_store_refuses_a_repeated_point_and_stays_as_it_was():
+    store = PointStore({"status": np.int8}, capacity=4)
+    store.add(np.array([5, 9], np.int64), {"status": np.array([1, 2], np.int8)}, 0)
+    for keys in ([11, 12, 13, 9], [20, 21, 20]):  # held already; repeated within
+        with pytest.raises(RepeatedPoint):
+            store.add(np.array(keys, np.int64),
+                      {"status": np.zeros(len(keys), np.int8)}, 1)
+        assert store.n == 2
+        assert store.lookup(np.array([5, 9, 11, 20], np.int64)).tolist() == [0, 1, -1, -1]
+    store.add(np.array([11, 20], np.int64), {"status": np.array([3, 4], np.int8)}, 1)
+    assert store.lookup(np.array([5, 9, 11, 20], np.int64)).tolist() == [0, 1, 2, 3]
 
 
 def test_reading_fewer_levels_gives_the_map_of_fewer_levels(tmp_path):

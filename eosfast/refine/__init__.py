@@ -74,7 +74,7 @@ from .lattice import (
     outcomes_differ,
     refine_lattice,
 )
-from .points import PointStore
+from .points import PointStore, RepeatedPoint
 from .result import (
     RefinedResult,
     RefineRun,
@@ -90,7 +90,8 @@ from .verify import Z95, Verification, sample_uncomputed, verify_lattice, wilson
 __all__ = [
     "MAX_RASTER", "PIECE_POINTS", "PIECE_SECONDS", "REFINED_FIELDS", "ROUND_CELLS", "Z95",
     "Flag", "LevelState", "LevelStats", "PointStore", "RefineRun", "RefineSpec", "RefinedLattice",
-    "RefinedResult", "Verification", "base_store", "compute_base", "estimate", "gd_flag",
+    "RefinedResult", "RepeatedPoint", "Verification", "base_store", "compute_base", "estimate",
+    "gd_flag",
     "lattice_coords", "lattice_points", "level_progress", "make_refine_spec", "new_lattice",
     "outcomes_differ", "read_refined", "refine", "refine_lattice", "sample_uncomputed",
     "spec_from_params", "split_function", "verify_lattice", "wilson_interval",

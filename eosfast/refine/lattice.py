@@ -151,12 +151,17 @@ class LevelState:
     requests, deferred : list of ndarray, int64
         Per level ``0 .. level``: the cells wanted refined (or complete) and
         the cells waiting for their parents, as cell keys (any order).
+    seeds : list of ndarray, int64, or None
+        Every batch of flagged cells of the level above (taken or not), as
+        found when the level began; None: find them again from the store
+        (before any point of the level is in it, they are the same).
     """
 
     seeds_taken: int
     rounds: int
     requests: list[np.ndarray]
     deferred: list[np.ndarray]
+    seeds: list[np.ndarray] | None = None
 
 
 class RefinedLattice:
@@ -351,7 +356,13 @@ class RefinedLattice:
         # level's points, so the arrays are rarely copied
         last = self.stats[-1].points if self.stats else self.store.n
         self.store.reserve(self.store.n + int(3.5 * last) + 1024)
-        seeds = [c for c in (self.flagged(ck, p) for ck in self.complete_cells(p)) if c.size]
+        if start is not None and start.seeds is not None:
+            seeds = start.seeds
+        else:
+            # a resumed level's points that followed the boundary back can make
+            # more cells complete: only before the level are these its seeds
+            seeds = [c for c in (self.flagged(ck, p) for ck in self.complete_cells(p))
+                     if c.size]
         total = max(1, len(seeds))
         if start is None:
             requests: list[list[np.ndarray]] = [[] for _ in range(level + 1)]
@@ -361,20 +372,19 @@ class RefinedLattice:
             requests = [[a] if a.size else [] for a in start.requests]
             deferred = list(start.deferred)
             taken, rounds = start.seeds_taken, start.rounds
-            seeds = seeds[taken:]
 
         def state() -> LevelState:
             return LevelState(taken, rounds,
                               [np.concatenate(r) if r else np.empty(0, np.int64)
-                               for r in requests], [d.copy() for d in deferred])
+                               for r in requests], [d.copy() for d in deferred], seeds)
 
         while True:
-            if seeds:
-                requests[p].append(self._halo(seeds.pop(0), p))
+            if taken < len(seeds):
+                requests[p].append(self._halo(seeds[taken], p))
                 taken += 1
             todo = self._resolve(requests, deferred, level)
             if not any(c.size for c in todo.values()):
-                if seeds:
+                if taken < len(seeds):
                     continue
                 break
             rounds += 1
@@ -392,7 +402,7 @@ class RefinedLattice:
             if rounded:
                 rounded(state)
             if progress:
-                progress(total - len(seeds), total)
+                progress(taken, total)
         rows = self.store.rows(level)
         stats = LevelStats(level, rows.stop - rows.start, rounds, time.perf_counter() - t0)
         self.stats.append(stats)

@@ -25,6 +25,10 @@ def _unique(a: np.ndarray) -> np.ndarray:
     return a[keep]
 
 
+class RepeatedPoint(EosfastError):
+    """A point added to a :class:`PointStore` that holds it already."""
+
+
 class PointStore:
     """Computed points: keys, per-point fields, and a hash from key to row.
 
@@ -98,7 +102,8 @@ class PointStore:
         """Append points not held yet (``keys`` unique) with their kept fields.
 
         ``origin`` is the level they were computed for; levels come in
-        increasing order.
+        increasing order. Raises :class:`RepeatedPoint` (adding nothing) when
+        a key is held already or repeated.
         """
         from ..kernels.refine import hash_insert
 
@@ -123,9 +128,15 @@ class PointStore:
         if 2 * need > self._table.size:  # keep the load at most 1/2
             self._bits = int(math.ceil(math.log2(2 * need)))
             self._table = np.full(1 << self._bits, -1, dtype=np.int32)
-            hash_insert(self._table, self._keys, 0, need, self._bits)
+            first = 0
         else:
-            hash_insert(self._table, self._keys, self.n, need, self._bits)
+            first = self.n
+        repeated = hash_insert(self._table, self._keys, first, need, self._bits)
+        if repeated >= 0:
+            # the rows inserted before it are taken out again: the store is as it was
+            self._table = np.full(self._table.size, -1, dtype=np.int32)
+            hash_insert(self._table, self._keys, 0, self.n, self._bits)
+            raise RepeatedPoint(f"point {int(self._keys[repeated])} is added twice")
         self.n = need
         self._ranges[origin][1] = need
 

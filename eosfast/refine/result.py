@@ -21,6 +21,7 @@ from .lattice import (
     lattice_coords,
     lattice_points,
 )
+from .points import RepeatedPoint
 from .spec import (
     RefineSpec,
     make_refine_spec,
@@ -282,9 +283,11 @@ def _load_level(lat: RefinedLattice, parts: Iterable[Mapping], level: int) -> in
             raise EosfastError(f"level {level} holds indices outside its {ny} x {nx} lattice")
         keys = lat.key(iy, ix, level)
         del iy, ix
-        if keys.size and (lat.store.lookup(keys) >= 0).any():
-            raise EosfastError(f"level {level} repeats points of earlier levels")
-        lat.store.add(keys, {k: data[k] for k in REFINED_FIELDS}, level)
+        try:
+            lat.store.add(keys, {k: data[k] for k in REFINED_FIELDS}, level)
+        except RepeatedPoint:
+            raise EosfastError(f"level {level} repeats points (of itself or of a level "
+                               "above)") from None
         n += int(keys.size)
     lat.stats.append(LevelStats(level, n, int(attrs.get("rounds", 0)),
                                 float(attrs.get("seconds", 0.0))))

@@ -296,7 +296,7 @@ class _Pieces:
             "ix": ix.astype(np.int32), "iy": iy.astype(np.int32),
             **{k: v[rows] for k, v in self.lat.store.fields.items() if k in REFINED_FIELDS}},
             {"seeds_taken": st.seeds_taken, "rounds": st.rounds, "requests": st.requests,
-             "deferred": st.deferred})
+             "deferred": st.deferred, "seeds": st.seeds})
         self.upto = n
         self.when = time.monotonic()
         self.saves[0] += 1
@@ -340,7 +340,7 @@ def _open_for_resume(part, spec: RefineSpec, run):
                                           piece["ix"].astype(np.int64), done + 1),
                                   {k: piece[k] for k in REFINED_FIELDS}, done + 1)
                 start = LevelState(state["seeds_taken"], state["rounds"],
-                                   state["requests"], state["deferred"])
+                                   state["requests"], state["deferred"], state["seeds"])
     except BaseException:
         f.close()
         raise

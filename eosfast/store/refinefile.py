@@ -66,6 +66,11 @@ PENDING = "pending"
 STATE = "state"
 STATE_NEXT = "state_next"
 
+#: Names, in ``pending``, of the level's seeds (the flagged cells of the level
+#: above, in batches: written once a level), and of them while written.
+SEEDS = "seeds"
+SEEDS_NEXT = "seeds_next"
+
 
 def level_name(level: int) -> str:
     """Group name of a level: ``level_01``, ..."""
@@ -162,9 +167,11 @@ def write_piece(f: h5py.File, level: int, arrays: Mapping[str, np.ndarray],
     ``arrays``: ``ix, iy, status, steps`` (1-D) of the points computed since
     the last piece. ``state``: ``seeds_taken``, ``rounds`` (ints) and
     ``requests``, ``deferred`` (lists of int64 arrays, one per level): what is
-    left of the level (:class:`eosfast.refine.lattice.LevelState`). The state
-    is written beside the last one and takes its name only when whole, so a
-    stop at any moment leaves a state and the pieces it goes with.
+    left of the level (:class:`eosfast.refine.lattice.LevelState`); ``seeds``
+    (list of int64 arrays, optional): the level's batches of seed cells,
+    written with the level's first piece only. The state is written beside
+    the last one and takes its name only when whole, so a stop at any moment
+    leaves a state and the pieces it goes with.
     """
     p = f.get(PENDING)
     if p is not None and int(p.attrs.get("level", -1)) != level:
@@ -174,9 +181,21 @@ def write_piece(f: h5py.File, level: int, arrays: Mapping[str, np.ndarray],
         p = f.create_group(PENDING)
         p.attrs["level"] = np.int64(level)
     k = int(p[STATE].attrs["pieces"]) if STATE in p else 0
-    for name in (f"piece_{k:06d}", STATE_NEXT):
+    for name in (f"piece_{k:06d}", STATE_NEXT, SEEDS_NEXT):
         if name in p:  # left by a run killed while writing it
             del p[name]
+    if SEEDS not in p and state.get("seeds") is not None:
+        # a resume reads the seeds instead of finding them again (seconds on a
+        # deep level), and finds exactly those an uninterrupted run took
+        batches = [np.ascontiguousarray(b, dtype=np.int64) for b in state["seeds"]]
+        g = p.create_group(SEEDS_NEXT)
+        for name, a in (("cells", np.concatenate(batches) if batches else
+                         np.empty(0, np.int64)),
+                        ("counts", np.array([b.size for b in batches], dtype=np.int64))):
+            g.create_dataset(name, data=a, **({"chunks": (min(a.size, LEVEL_CHUNK),),
+                                               "fletcher32": True} if a.size else {}))
+        f.flush()
+        p.move(SEEDS_NEXT, SEEDS)
     g = p.create_group(f"piece_{k:06d}")
     for key, var in REFINED_LEVEL.data.items():
         a = np.ascontiguousarray(arrays[key], dtype=var.dtype)
@@ -207,6 +226,7 @@ def read_pending(f: h5py.File, level: int) -> tuple[list[dict[str, np.ndarray]],
 
     Everything is read through its checksums; if anything the state needs is
     missing or damaged, nothing is returned (the level is computed again).
+    The state's ``seeds`` is None when the file holds none (or a damaged copy).
     """
     from .integrity import group_intact
 
@@ -221,6 +241,7 @@ def read_pending(f: h5py.File, level: int) -> tuple[list[dict[str, np.ndarray]],
         state = {"seeds_taken": int(s.attrs["seeds_taken"]), "rounds": int(s.attrs["rounds"]),
                  **{kind: [s[f"{kind}_{lv:02d}"][()] for lv in range(int(s.attrs["levels"]))]
                     for kind in ("requests", "deferred")}}
+        state["seeds"] = _read_seeds(p)
         pieces = []
         for k in range(n):
             g = p[f"piece_{k:06d}"]
@@ -233,6 +254,18 @@ def read_pending(f: h5py.File, level: int) -> tuple[list[dict[str, np.ndarray]],
     except (OSError, KeyError, ValueError, RuntimeError):
         return [], None
     return pieces, state
+
+
+def _read_seeds(p: h5py.Group) -> list[np.ndarray] | None:
+    from .integrity import group_intact
+
+    g = p.get(SEEDS)
+    if g is None or not group_intact(g):
+        return None
+    cells, counts = g["cells"][()], g["counts"][()]
+    if int(counts.sum()) != cells.size or (counts < 0).any():
+        return None
+    return np.split(cells, np.cumsum(counts)[:-1]) if counts.size else []
 
 
 def pending_points(f: h5py.File) -> int:
