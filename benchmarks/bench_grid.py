@@ -76,7 +76,7 @@ def straight_seconds(res: int, repeat: int) -> tuple[float, int]:
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
-        kernel(xs, ys, es, spec.steps, spec.tol, spec.escape, status, steps)
+        kernel(xs, ys, es, spec.rule.steps, spec.rule.tol, spec.rule.escape, status, steps)
         best = min(best, time.perf_counter() - t0)
     return best, int(steps.sum(dtype=np.int64))
 

@@ -62,7 +62,7 @@ _EXPORTS: dict[str, str] = {
     "MODELS": "models", "Model": "models", "get_model": "models", "ModelSpec": "models",
     "NETWORKS": "models", "models_table": "models",
     "sharpness": "measures", "loss": "measures", "eos_minimum": "measures",
-    "Status": "status",
+    "Status": "status", "StopRule": "stoprule",
     "trajectory": "trajectory", "Trajectory": "trajectory", "read_trajectory": "trajectory",
     "bifurcation": "bifurcation", "Bifurcation": "bifurcation",
     "read_bifurcation": "bifurcation",
@@ -79,7 +79,7 @@ _SUBMODULES = ("fractal", "plots", "figures", "lyapunov", "cycles", "store", "va
                "kernels", "executors", "tiles", "models", "readers", "zoom", "nets",
                "trajectory", "bifurcation", "adaptivity", "defaults", "status", "measures",
                "result", "distributed", "bench", "frame", "progress", "expression", "registry",
-               "mapcache", "refine")
+               "mapcache", "refine", "stoprule")
 
 __all__ = ["__version__", "EosfastError", "InvalidArgument", "Interrupted", *_EXPORTS]
 

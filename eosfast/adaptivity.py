@@ -11,6 +11,7 @@ from . import defaults, validate
 from .models import Model, get_model
 from .result import Result
 from .status import Status
+from .stoprule import StopRule
 from .tiles import compute_points
 
 
@@ -71,13 +72,11 @@ def adaptivity(model: str | Model = defaults.MODEL, x0: float = defaults.TRAJECT
         etas = validate.step_sizes(None, tuple(e), eta_res)
     else:
         etas = validate.step_sizes(e.tolist(), None, None)
-    steps = validate.integer("steps", steps, hi=2**31 - 2)
-    tol = validate.real("tol", tol, positive=True)
-    escape = validate.real("escape", escape, positive=True)
+    rule = StopRule.checked(steps, tol, escape)
     n = etas.size
     xs = np.full(n, validate.real("x0", x0))
     ys = np.full(n, validate.real("y0", y0))
-    out = compute_points(m, xs, ys, etas, steps, tol, escape)
+    out = compute_points(m, xs, ys, etas, rule)
     return Adaptivity(m.spec.model, float(x0), float(y0), etas, out["sharpness"], out["status"],
                       out["steps"])
 

@@ -313,7 +313,7 @@ class _Session:
         name = f"eosfast-points-{uuid.uuid4().hex}"
         futures = [self.client.submit(compute_points, model, x0[a:a + POINTS_PER_TASK],
                                       y0[a:a + POINTS_PER_TASK], eta[a:a + POINTS_PER_TASK],
-                                      *rule.args(), pure=True, key=(name, a),
+                                      rule, pure=True, key=(name, a),
                                       retries=TASK_RETRIES)
                    for a in range(0, m, POINTS_PER_TASK)]
         try:

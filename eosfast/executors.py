@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
@@ -146,7 +147,7 @@ class ThreadExecutor:
 
         def run(ab: tuple[int, int]) -> dict[str, np.ndarray]:
             a, b = ab
-            return compute_points(model, x0[a:b], y0[a:b], eta[a:b], *rule.args())
+            return compute_points(model, x0[a:b], y0[a:b], eta[a:b], rule)
 
         # computing touches no file: a signal may stop it at once
         with interrupts.allowed():
@@ -206,8 +207,8 @@ class CudaExecutor(_NoSession):
         slot = Slot(1)
         for name in ("x0", "y0", "eta"):
             slot.host[name][0] = 0.5
-        slot.launch(get_model(spec.model_spec).kernels.cuda, 1, 1, spec.tol, spec.escape,
-                    spec.max_period, spec.period_tol)
+        slot.launch(get_model(spec.model_spec).kernels.cuda, 1,
+                    *replace(spec.rule, steps=1).args())
         slot.wait()
 
     def _batches(self, spec: GridSpec, todo: Sequence[int]) -> list[list[tuple]]:
@@ -264,8 +265,7 @@ class CudaExecutor(_NoSession):
                 return
             for f in [pool.submit(self._fill_tile, slot.host, spec, t) for t in batch]:
                 f.result()
-            slot.launch(kernels, batch[-1][4] + self._size(batch[-1]), spec.steps, spec.tol,
-                        spec.escape, spec.max_period, spec.period_tol)
+            slot.launch(kernels, batch[-1][4] + self._size(batch[-1]), *spec.rule.args())
             inflight.append((slot, batch))
 
         try:

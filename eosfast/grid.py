@@ -29,6 +29,7 @@ from .models import Model, get_model
 from .progress import notifier
 from .result import GridResult, GridRun
 from .status import OUTCOMES
+from .stoprule import StopRule
 from .store.atomic import Output, check_folder
 from .store.layouts import GRID_DTYPES
 from .tiles import GridSpec, load_kernels
@@ -55,7 +56,7 @@ def make_spec(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
               escape: float = defaults.ESCAPE, max_period: int = defaults.MAX_PERIOD,
               period_tol: float = defaults.PERIOD_TOL,
               tile: int | Sequence[int] | None = None, symmetry: bool = True,
-              budget: tuple[int, str] | None = None) -> GridSpec:
+              budget: tuple[int, str] | None = None, rule: StopRule | None = None) -> GridSpec:
     """Validate the parameters of :func:`grid`; raises :class:`EosfastError` on bad input.
 
     ``budget = (bytes, where)`` refuses a grid whose arrays would need more
@@ -72,11 +73,7 @@ def make_spec(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
         n_eta = validate.integer("eta_res", eta_res, hi=1 << 20)
         _check_budget(n_eta, ny, nx, budget)
     etas = validate.step_sizes(eta, eta_range, eta_res, default=defaults.ETA)
-    steps = validate.integer("steps", steps, hi=np.iinfo(np.int32).max - 1)
-    tol = validate.real("tol", tol, positive=True)
-    escape = validate.real("escape", escape, positive=True)
-    max_period = validate.integer("max_period", max_period, hi=np.iinfo(np.int16).max)
-    period_tol = validate.real("period_tol", period_tol, positive=True)
+    rule = StopRule.given(rule, steps, tol, escape, max_period, period_tol)
     ty, tx = validate.tile("tile", defaults.TILE if tile is None else tile)
     if budget is not None:
         _check_budget(etas.size, ny, nx, budget)
@@ -87,9 +84,7 @@ def make_spec(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
     mirror = (symmetry and m.maps.symmetric and np.array_equal(x0, y0)
               and tile[0] == tile[1])
     return GridSpec(model=m.spec.model, model_params=m.spec.params, x0=x0, y0=y0, eta=etas,
-                    x_range=xr, y_range=yr,
-                    steps=steps, tol=tol, escape=escape, max_period=max_period,
-                    period_tol=period_tol, tile=tile, mirror=mirror)
+                    x_range=xr, y_range=yr, rule=rule, tile=tile, mirror=mirror)
 
 
 def _check_budget(n_eta: int, ny: int, nx: int, budget: tuple[int, str]) -> None:
@@ -112,7 +107,7 @@ def grid(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
          tile: int | Sequence[int] | None = None, max_period: int = defaults.MAX_PERIOD,
          period_tol: float = defaults.PERIOD_TOL, symmetry: bool = True,
          scheduler: str | None = None, backend: str = defaults.BACKEND,
-         executor: Executor | None = None,
+         executor: Executor | None = None, rule: StopRule | None = None,
          progress: Callable[[int, int], None] | None = None) -> GridResult | GridRun:
     """Iterate GD from every point of a grid of ``(x0, y0)`` and step sizes ``eta``.
 
@@ -157,6 +152,9 @@ def grid(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
         Tile shape ``(ty, tx)`` in points (default 256). Does not change results.
     max_period, period_tol : int, float
         Period search for orbits bounded at the cap.
+    rule : StopRule, optional
+        The five above as one value (:class:`~eosfast.stoprule.StopRule`),
+        instead of the keywords.
     symmetry : bool
         When the model's map commutes with swapping x and y bit for bit
         (zhu4, deg2, deg6) and the grid is symmetric (same range and
@@ -212,7 +210,7 @@ def grid(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
                      x_range=x_range, y_range=y_range,
                      eta=eta, eta_range=eta_range, eta_res=eta_res, steps=steps, tol=tol,
                      escape=escape, max_period=max_period, period_tol=period_tol, tile=tile,
-                     symmetry=symmetry, budget=budget)
+                     symmetry=symmetry, budget=budget, rule=rule)
     if executor is None:
         executor = make_executor(scheduler, threads, backend)
     if path is None:
@@ -247,53 +245,15 @@ def _grid_in_memory(spec: GridSpec, executor: Executor, progress) -> GridResult:
                       params=spec.params(), **arrays)
 
 
-def _check_same_result(params: dict, spec: GridSpec, path) -> None:
-    from .store.h5 import check_same_params
-
-    # files written before expression models have no model_params: a network's are {}
-    check_same_params(path, params, spec.params(), RESULT_KEYS, {"model_params": {}})
-
-
-def _check_resumable(f, path: Path) -> None:
-    """Refuse, in one line, a partial file in the layout of eosfast before the ``resume`` group.
-
-    Those files keep their bookkeeping (``tile``, ``tile_done``) at the root
-    and their chunks without checksums, so their finished tiles cannot be
-    verified: they are not continued.
-    """
-    from .store import gridfile
-
-    if gridfile.RESUME not in f:
-        version = f.attrs.get("eosfast_version", "an older version")
-        raise EosfastError(f"{path} is a partial run in the file layout of eosfast {version} "
-                           "(bookkeeping at the root, chunks without checksums), which this "
-                           "version cannot resume: rerun with --force to start over")
-
-
-def _open_for_resume(part: Path, spec: GridSpec):
-    """Open a ``.part`` to continue it: same parameters, damaged tiles marked undone."""
-    from .store import gridfile
-    from .store.h5 import read_params
-    from .store.integrity import verify_tiles
-
-    f = gridfile.open_grid(part, "r+")
-    try:
-        _check_resumable(f, part)
-        _check_same_result(read_params(f), spec, part)
-        spec = spec.with_tile(gridfile.tile_shape(f))  # the file's tiling decides
-        check = verify_tiles(f, np.flatnonzero(gridfile.done_tiles(f)).tolist())
-        if check.bad:
-            gridfile.mark_undone(f, check.bad)
-    except BaseException:
-        f.close()
-        raise
-    return f, spec, check
+#: What files written before expression models hold instead: no parameters.
+OLD_DEFAULTS = {"model_params": {}}
 
 
 def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, executor: Executor,
                   progress) -> GridRun:
     from .store import gridfile
     from .store.h5 import read_params
+    from .store.integrity import recheck_tiles
     from .store.run import Run
 
     def stored(path: Path) -> dict:
@@ -304,21 +264,25 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, executor
         with gridfile.open_grid(path) as g:
             done = gridfile.is_complete(g) and gridfile.done_tiles(g).all()
             if not done:
-                _check_resumable(g, path)  # before moving it back to .part
+                gridfile.check_resumable(g, path)  # before moving it back to .part
             return done
 
     need = math.prod(spec.shape) * BYTES_PER_POINT
     with Run(out, force=force, resume=resume, need=need) as run:
         if run.resume_existing(stored, spec.params(), complete, keys=RESULT_KEYS,
-                               defaults={"model_params": {}}):
+                               defaults=OLD_DEFAULTS):
             with gridfile.open_grid(out) as g:
                 counts = gridfile.count_outcomes(g)
             return GridRun(out, spec.shape, counts, 0, 0.0, spec.ntiles, spec.ntiles)
         if run.resuming:
-            f, spec, _ = _open_for_resume(run.part, spec)
+            f = gridfile.open_for_resume(run.part, lambda stored: run.check_params(
+                run.part, stored, spec.params(), RESULT_KEYS, OLD_DEFAULTS))
         else:
             f = gridfile.create(run.part, spec.params(), spec.eta, spec.y0, spec.x0, spec.tile)
         run.started(f, lambda: (int(gridfile.done_tiles(f).sum()), spec.ntiles, "tiles"))
+        if run.resuming:
+            recheck_tiles(f)
+            spec = spec.with_tile(gridfile.tile_shape(f))  # the file's tiling decides
         return _fill(f, spec, run.output, executor, progress)
 
 

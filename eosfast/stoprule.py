@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import defaults, validate
+from .errors import InvalidArgument
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,27 @@ class StopRule:
                    period_tol=validate.real("period_tol", period_tol, positive=True))
 
     @classmethod
+    def given(cls, rule: StopRule | None = None, steps: Any = defaults.STEPS,
+              tol: Any = defaults.TOL, escape: Any = defaults.ESCAPE,
+              max_period: Any = defaults.MAX_PERIOD,
+              period_tol: Any = defaults.PERIOD_TOL) -> StopRule:
+        """The rule of an API call that takes ``rule=`` or the five keywords.
+
+        ``rule`` (checked) when given, else the keywords; both at once is an
+        error naming ``rule`` unless the keywords are all at their defaults.
+        """
+        if rule is None:
+            return cls.checked(steps, tol, escape, max_period, period_tol)
+        if not isinstance(rule, StopRule):
+            raise InvalidArgument(f"{{rule}} must be a StopRule, got {type(rule).__name__}",
+                                  "rule")
+        if (steps, tol, escape, max_period, period_tol) != cls().args():
+            raise InvalidArgument("give the stop rule as {rule} or as {steps}, {tol}, "
+                                  "{escape}, {max_period}, {period_tol}, not both",
+                                  "rule", "steps", "tol", "escape", "max_period", "period_tol")
+        return cls.checked(*rule.args())
+
+    @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> StopRule:
         """The rule a file's ``params`` record (files older than the period search get defaults)."""
         return cls.checked(params["steps"], params["tol"], params["escape"],
@@ -69,3 +91,7 @@ class StopRule:
     def params(self) -> dict[str, Any]:
         """JSON-serialisable, under the names the files' ``params`` use."""
         return asdict(self)
+
+
+#: The default rule (``StopRule()``), for signatures.
+DEFAULT_RULE = StopRule()

@@ -16,9 +16,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import defaults
 from .models import Model, ModelSpec, get_model
 from .status import OUTCOMES
+from .stoprule import DEFAULT_RULE, StopRule
 from .store.layouts import GRID_DTYPES, tile_grid
 
 
@@ -33,12 +33,8 @@ class GridSpec:
     x0, y0, eta : ndarray, float64
         The axes (``eta`` sorted, unique).
     x_range, y_range : (float, float)
-    steps : int
-        Step cap.
-    tol, escape : float
-        Convergence tolerance, escape radius.
-    max_period, period_tol : int, float
-        Period search after the cap.
+    rule : StopRule
+        When each point's iteration stops (step cap, tests, period search).
     tile : (int, int)
         Tile shape ``(ty, tx)`` (the file's chunks).
     mirror : bool
@@ -57,11 +53,7 @@ class GridSpec:
     eta: np.ndarray
     x_range: tuple[float, float]
     y_range: tuple[float, float]
-    steps: int
-    tol: float
-    escape: float
-    max_period: int
-    period_tol: float
+    rule: StopRule
     tile: tuple[int, int]
     mirror: bool = False
     model_params: tuple[tuple[str, float], ...] = ()
@@ -91,9 +83,8 @@ class GridSpec:
             "model": self.model, "model_params": dict(self.model_params),
             "x_range": list(self.x_range), "y_range": list(self.y_range),
             "res_x": int(self.x0.size), "res_y": int(self.y0.size),
-            "eta": [float(e) for e in self.eta], "steps": self.steps, "tol": self.tol,
-            "escape": self.escape, "max_period": self.max_period,
-            "period_tol": self.period_tol, "tile": list(self.tile),
+            "eta": [float(e) for e in self.eta], **self.rule.params(),
+            "tile": list(self.tile),
         }
 
     def tile_slices(self, index: int) -> tuple[int, slice, slice]:
@@ -139,22 +130,19 @@ class GridSpec:
         job also delivers the mirrored tile.
         """
         e, ys, xs = self.tile_slices(index)
-        return (self.model_spec, self.x0[xs], self.y0[ys], float(self.eta[e]), self.steps,
-                self.tol, self.escape, self.max_period, self.period_tol,
+        return (self.model_spec, self.x0[xs], self.y0[ys], float(self.eta[e]), self.rule,
                 len(self.covered(index)) == 2)
 
 
 def compute_points(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
-                   eta: np.ndarray, steps: int, tol: float, escape: float,
-                   max_period: int = defaults.MAX_PERIOD,
-                   period_tol: float = defaults.PERIOD_TOL) -> dict[str, np.ndarray]:
+                   eta: np.ndarray, rule: StopRule = DEFAULT_RULE) -> dict[str, np.ndarray]:
     """Run the grid kernel on arbitrary points: 1-D float64 arrays of one length.
 
     Returns the arrays of :data:`~eosfast.store.layouts.GRID_FIELDS`, each 1-D.
     """
     kernel = get_model(model).kernels.grid
     out = {name: np.empty(x0.size, dtype=dt) for name, dt in GRID_DTYPES.items()}
-    kernel(x0, y0, eta, steps, tol, escape, max_period, period_tol, out["status"],
+    kernel(x0, y0, eta, *rule.args(), out["status"],
            out["steps"], out["period"], out["sharpness"], out["loss"], out["x"], out["y"])
     return out
 
@@ -167,9 +155,7 @@ def join_points(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def compute_tile(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
-                 eta: float, steps: int, tol: float, escape: float,
-                 max_period: int = defaults.MAX_PERIOD,
-                 period_tol: float = defaults.PERIOD_TOL) -> dict[str, np.ndarray]:
+                 eta: float, rule: StopRule = DEFAULT_RULE) -> dict[str, np.ndarray]:
     """Run the grid kernel on the points ``x0 (nx,) x y0 (ny,)`` at one ``eta``.
 
     Returns the arrays of :data:`~eosfast.store.layouts.GRID_FIELDS`, each shaped (ny, nx).
@@ -180,7 +166,7 @@ def compute_tile(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
     xs, ys, es = (np.empty(ny * nx) for _ in range(3))
     tile_points(np.ascontiguousarray(x0, dtype=np.float64),
                 np.ascontiguousarray(y0, dtype=np.float64), float(eta), xs, ys, es)
-    out = compute_points(model, xs, ys, es, steps, tol, escape, max_period, period_tol)
+    out = compute_points(model, xs, ys, es, rule)
     return {k: v.reshape(ny, nx) for k, v in out.items()}
 
 
@@ -282,7 +268,7 @@ def load_kernels(model: str | Model | ModelSpec) -> None:
     argument types of every real tile (one specialisation, reused by all).
     """
     one = np.ones(1)
-    TileStats.of(compute_tile(model, one, one, 0.5, 1, defaults.TOL, defaults.ESCAPE))
+    TileStats.of(compute_tile(model, one, one, 0.5, StopRule(steps=1)))
     from .kernels.checksum import fletcher32
 
     fletcher32(np.zeros(2, np.uint8))

@@ -216,7 +216,7 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
          model_params: Mapping[str, float] | Iterable[str] | None = None,
          scheduler: str | None = None, backend: str = defaults.BACKEND,
          executor: Executor | None = None, max_period: int = defaults.MAX_PERIOD,
-         period_tol: float = defaults.PERIOD_TOL) -> ZoomResult:
+         period_tol: float = defaults.PERIOD_TOL, rule: StopRule | None = None) -> ZoomResult:
     """Compute nested grids toward a point, each measured for fractality.
 
     Parameters
@@ -234,8 +234,8 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
         Number of levels.
     res : int
         Points per axis of every level (>= 64).
-    eta, steps, tol, escape, max_period, period_tol
-        As for :func:`eosfast.grid`.
+    eta, steps, tol, escape, max_period, period_tol, rule
+        As for :func:`eosfast.grid` (the stop rule as keywords or one ``rule``).
     out : path-like, optional
         HDF5 file to write (see the module docstring); written as
         ``out + ".part"`` and renamed when every level is done. An existing
@@ -289,9 +289,9 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
 
         refined = read_refined(validate.path("source", source))
         s = refined.spec
-        model, eta, steps, tol, escape = s.model, s.eta, s.steps, s.tol, s.escape
-        max_period, period_tol, model_params = s.max_period, s.period_tol, \
-            dict(s.model_params) or None
+        model, eta, model_params = s.model, s.eta, dict(s.model_params) or None
+        steps, tol, escape, max_period, period_tol = s.rule.args()
+        rule = None
     m = get_model(model, model_params)
     model, model_params = m.spec.model, m.spec.param_dict()
     center = validate.pair("center", center, ordered=False)
@@ -303,7 +303,7 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
     levels = validate.integer("levels", levels, hi=2000)
     res = validate.integer("res", res, lo=defaults.ZOOM_MIN_RES, hi=1 << 15)
     eta = validate.real("eta", eta, positive=True)
-    rule = StopRule.checked(steps, tol, escape, max_period, period_tol)
+    rule = StopRule.given(rule, steps, tol, escape, max_period, period_tol)
     steps, tol, escape = rule.steps, rule.tol, rule.escape
     force = validate.flag("force", force)
     resume = validate.flag("resume", resume)
@@ -363,9 +363,9 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
                 _draw(result, filmstrip, animation, force)
                 return result
             if run.resuming:
-                f = open_file(run.part, ZOOM.kind, "r+")
+                f = zf.open_for_resume(run.part, lambda stored: run.check_params(
+                    run.part, stored, params, defaults=ZOOM_DEFAULTS))
                 run.started(f, lambda: _saved(f, levels))
-                run.check_params(run.part, read_params(f), params, defaults=ZOOM_DEFAULTS)
                 kept = {k: _level(str(f.attrs["model"]), float(f.attrs["eta"]), *raw)
                         for k, raw in zf.intact_levels(f).items()}
             else:
@@ -488,8 +488,7 @@ def _compute_level(f, k: int, model, res: int, eta: float, rule: StopRule, windo
     from .grid import make_spec
 
     spec = make_spec(model, res, x_range=window_["x_range"], y_range=window_["y_range"],
-                     eta=eta, steps=rule.steps, tol=rule.tol, escape=rule.escape,
-                     max_period=rule.max_period, period_tol=rule.period_tol)
+                     eta=eta, rule=rule)
     ny, nx = spec.y0.size, spec.x0.size
     status = np.empty((ny, nx), np.int8)
     nsteps = np.empty((ny, nx), np.int32)

@@ -7,6 +7,7 @@ import pytest
 
 import eosfast
 from eosfast.bench import numpy_grid
+from eosfast.stoprule import StopRule
 from eosfast.tiles import compute_tile
 
 
@@ -14,7 +15,7 @@ from eosfast.tiles import compute_tile
 def test_numpy_implementation_matches_kernel(model):
     x0 = np.linspace(-0.3, 3.7, 41)
     y0 = np.linspace(0.0, 3.9, 37)
-    tile = compute_tile(model, x0, y0, 0.2, 800, 1e-12, 1e3)
+    tile = compute_tile(model, x0, y0, 0.2, StopRule(800, 1e-12, 1e3))
     xs, ys = np.meshgrid(x0, y0)
     status, steps = numpy_grid(xs.ravel(), ys.ravel(), 0.2, model, 800)
     expected = tile["status"].ravel().copy()
@@ -61,7 +62,7 @@ def test_reference_loops_iterate_the_same_map(model):
     eta = np.full(500, 0.2)
     status, steps = np.empty(500, np.int8), np.empty(500, np.int32)
     kernels.reference_straight(x0, y0, eta, 3000, 1e-12, 1e3, status, steps)
-    ref = compute_points(model, x0, y0, eta, 3000, 1e-12, 1e3)
+    ref = compute_points(model, x0, y0, eta, StopRule(3000, 1e-12, 1e3))
     assert np.array_equal(steps, ref["steps"])
     stopped = np.isin(ref["status"], (-1, 1))
     assert np.array_equal(status[stopped], ref["status"][stopped])

@@ -127,7 +127,7 @@ x, y = rng.uniform(-1, 3, 40), rng.uniform(-1, 3, 40)
 e = np.full(40, 0.3)
 rule = StopRule(steps=100)
 pts = CudaExecutor(threads=2, batch_points=16).points(ModelSpec("zhu4"), x, y, e, rule)
-ref = compute_points("zhu4", x, y, e, *rule.args())
+ref = compute_points("zhu4", x, y, e, rule)
 report["points"] = {n: differ(ref[n], pts[n]) for n in GRID_DTYPES}
 print("REPORT", json.dumps(report))
 """

@@ -22,6 +22,7 @@ from eosfast.errors import EosfastError, InvalidArgument
 from eosfast.expression import MAX_LENGTH, canonical, parse
 from eosfast.models import ModelSpec, get_model
 from eosfast.status import Status
+from eosfast.stoprule import StopRule
 
 # ---------------------------------------------------------------- the parser
 
@@ -155,7 +156,7 @@ def test_gd_matches_mpmath_gd(expr, params, ref):
     starts = [(1.3, 0.4), (0.5, 1.7), (-0.8, 0.9)]
     x0 = np.array([s[0] for s in starts])
     y0 = np.array([s[1] for s in starts])
-    out = eosfast.tiles.compute_points(m, x0, y0, np.full(3, 0.1), 3000, 1e-9, 1e3)
+    out = eosfast.tiles.compute_points(m, x0, y0, np.full(3, 0.1), StopRule(3000, 1e-9, 1e3))
     for i, (a, b) in enumerate(starts):
         st, t, xf, yf = naive.mp_gd(ref, a, b, 0.1, 3000, 1e-9)
         assert st == 1, (expr, a, b)
@@ -190,18 +191,18 @@ def test_hessian_matches_mpmath_derivatives_at_random_points(expr, params, ref):
 
 def test_saddles_are_period_one_minima_converge_nan_escapes():
     saddle = eosfast.tiles.compute_points("x**2 - y**2", np.array([0.0, 0.5]),
-                                          np.array([0.0, 0.0]), np.full(2, 0.1), 2000,
-                                          1e-12, 1e3)
+                                          np.array([0.0, 0.0]), np.full(2, 0.1),
+                                          StopRule(2000, 1e-12, 1e3))
     assert saddle["status"].tolist() == [Status.PERIODIC] * 2
     assert saddle["period"].tolist() == [1, 1]
     assert saddle["sharpness"].tolist() == [2.0, 2.0]  # eigenvalues 2 and -2
     bowl = eosfast.tiles.compute_points("x**2 + (y - 1)**2", np.array([0.3]), np.array([2.0]),
-                                        np.array([0.1]), 2000, 1e-12, 1e3)
+                                        np.array([0.1]), StopRule(2000, 1e-12, 1e3))
     assert bowl["status"][0] == Status.CONVERGED and bowl["period"][0] == 1
     assert bowl["sharpness"][0] == 2.0 and abs(bowl["y"][0] - 1) < 1e-11
     # sqrt of a negative number: the gradient is NaN, the point escapes as not finite
     nan = eosfast.tiles.compute_points("sqrt(x) + y**2", np.array([-1.0]), np.array([0.5]),
-                                       np.array([0.1]), 100, 1e-12, 1e3)
+                                       np.array([0.1]), StopRule(100, 1e-12, 1e3))
     assert nan["status"][0] == Status.DIVERGED and nan["steps"][0] == 1
 
 

@@ -8,6 +8,7 @@ import pytest
 
 import eosfast
 import naive
+from eosfast.stoprule import StopRule
 from eosfast.tiles import compute_tile
 
 MODELS = list(eosfast.NETWORKS)
@@ -29,7 +30,7 @@ def test_kernel_matches_plain_python_on_random_points(model):
     x0 = rng.uniform(-0.5, 4.0, 23)
     y0 = rng.uniform(-0.5, 4.0, 29)
     cap = 400
-    out = compute_tile(model, x0, y0, 0.2, cap, 1e-12, 1e3)
+    out = compute_tile(model, x0, y0, 0.2, StopRule(cap, 1e-12, 1e3))
     for j, y in enumerate(y0):
         for i, x in enumerate(x0):
             st, t, xf, yf = naive.run_point(float(x), float(y), 0.2, model, cap, 1e-12, 1e3)

@@ -698,7 +698,7 @@ def test_refine_takes_param_and_the_period_search_on_the_command_line(tmp_path, 
     assert code == 0, err
     r = eosfast.read_refined(out)
     assert r.spec.model_params == (("a", 1.0),)
-    assert (r.spec.max_period, r.spec.period_tol) == (8, 1e-6)
+    assert (r.spec.rule.max_period, r.spec.rule.period_tol) == (8, 1e-6)
     # a resume with another parameter value names it
     code, _, err = run_cli("refine", "--model", "a*(1 - x**2*y**2)**2/4", "--param", "a=2",
                            "--base", "33", "--levels", "1", "--max-period", "8",

@@ -6,6 +6,7 @@ import pytest
 
 import eosfast
 from eosfast.grid import make_spec
+from eosfast.stoprule import StopRule
 from eosfast.store.layouts import GRID_FIELDS
 from eosfast.tiles import compute_points
 
@@ -24,8 +25,8 @@ def test_the_kernel_commutes_with_the_swap_bit_for_bit(model):
     x = rng.uniform(-3.0, 3.0, 4000)
     y = rng.uniform(-3.0, 3.0, 4000)
     eta = rng.choice([0.05, 0.2, 0.3, 0.6], 4000)
-    a = compute_points(model, x, y, eta, 3000, 1e-12, 1e3)
-    b = compute_points(model, y, x, eta, 3000, 1e-12, 1e3)
+    a = compute_points(model, x, y, eta, StopRule(3000, 1e-12, 1e3))
+    b = compute_points(model, y, x, eta, StopRule(3000, 1e-12, 1e3))
     for name in ("status", "steps", "period", "sharpness", "loss"):
         assert np.array_equal(a[name], b[name], equal_nan=True), name
     assert np.array_equal(a["x"], b["y"], equal_nan=True)

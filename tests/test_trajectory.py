@@ -10,13 +10,15 @@ import pytest
 import naive
 from eosfast.errors import EosfastError
 from eosfast.measures import eos_minimum
+from eosfast.stoprule import StopRule
 from eosfast.tiles import compute_points
 from eosfast.trajectory import parabola_b, read_trajectory, reparametrise, trajectory
 
 
 def grid_point(model, x0, y0, eta, cap, tol=1e-12, R=1e3):
     """The grid kernel on one point: (status, steps, x, y)."""
-    out = compute_points(model, np.array([x0]), np.array([y0]), np.array([eta]), cap, tol, R)
+    out = compute_points(model, np.array([x0]), np.array([y0]), np.array([eta]),
+                         StopRule(cap, tol, R))
     return int(out["status"][0]), int(out["steps"][0]), float(out["x"][0]), float(out["y"][0])
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from .. import defaults, plots
+from .. import plots
 from ..adaptivity import adaptivity as _adaptivity
 from ..bifurcation import bifurcation
 from ..cycles import period_doublings
@@ -50,6 +50,7 @@ from ..kernels.orbit import cubic_orbit_diagram
 from ..measures import eos_minimum
 from ..measures import sharpness as _sharpness
 from ..status import Status
+from ..stoprule import StopRule
 from ..tiles import compute_points
 from ..trajectory import trajectory
 
@@ -184,7 +185,7 @@ def _final_sharpness(model: str, x0: np.ndarray, y0: np.ndarray, eta: float,
     """Final sharpness from each init (grid kernel on a list of points); NaN unless converged."""
     x0 = np.ascontiguousarray(x0, dtype=np.float64)
     out = compute_points(model, x0, np.ascontiguousarray(y0, dtype=np.float64),
-                         np.full(x0.size, float(eta)), steps, defaults.TOL, defaults.ESCAPE)
+                         np.full(x0.size, float(eta)), StopRule(steps=steps))
     return np.where(out["status"] == Status.CONVERGED, out["sharpness"], np.nan)
 
 

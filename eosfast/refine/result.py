@@ -12,6 +12,7 @@ from .. import defaults, validate
 from ..errors import EosfastError, InvalidArgument
 from ..result import Result, percent
 from ..status import Status
+from ..stoprule import StopRule
 from .lattice import (
     REFINED_FIELDS,
     LevelStats,
@@ -243,12 +244,9 @@ def spec_from_params(params: Mapping, path=None) -> RefineSpec:
     try:
         return make_refine_spec(params["model"], params["base"], params["levels"],
                                 x_range=params["x_range"], y_range=params["y_range"],
-                                eta=params["eta"], steps=params["steps"], tol=params["tol"],
-                                escape=params["escape"], halo=params["halo"],
-                                contrast=params.get("contrast"),
+                                eta=params["eta"], rule=StopRule.from_params(params),
+                                halo=params["halo"], contrast=params.get("contrast"),
                                 verify=params.get("verify", 0), seed=params.get("seed", 0),
-                                max_period=params.get("max_period", defaults.MAX_PERIOD),
-                                period_tol=params.get("period_tol", defaults.PERIOD_TOL),
                                 model_params=params.get("model_params") or None)
     except EosfastError as exc:
         raise EosfastError(f"{path} is damaged: its parameters are not valid ({exc})") \

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import defaults, interrupts, validate
+from ..stoprule import StopRule
 from ..store.layouts import GRID_FIELDS
 from .lattice import (
     REFINED_FIELDS,
@@ -64,6 +65,7 @@ def refine(model: str = defaults.MODEL, base: int = defaults.REFINE_BASE,
            max_period: int = defaults.MAX_PERIOD, period_tol: float = defaults.PERIOD_TOL,
            scheduler: str | None = None, backend: str = defaults.BACKEND,
            executor: Executor | None = None, insist: bool = False,
+           rule: StopRule | None = None,
            progress: Callable[[int, int], None] | None = None):
     """Refine a GD basin map where its outcome changes (see the module docstring).
 
@@ -83,8 +85,9 @@ def refine(model: str = defaults.MODEL, base: int = defaults.REFINE_BASE,
         The window, ends included.
     eta : float
         The step size (one per refined map).
-    steps, tol, escape, max_period, period_tol
-        The stop rule, as for :func:`eosfast.grid` (:class:`~eosfast.stoprule.StopRule`).
+    steps, tol, escape, max_period, period_tol, rule
+        The stop rule, as for :func:`eosfast.grid`: keywords, or one
+        :class:`~eosfast.stoprule.StopRule`.
     halo : int
         Cells around a flagged cell that are refined too (>= 1).
     contrast : int or None
@@ -126,7 +129,7 @@ def refine(model: str = defaults.MODEL, base: int = defaults.REFINE_BASE,
     spec = make_refine_spec(model, base, levels, model_params=model_params, x_range=x_range,
                             y_range=y_range, eta=eta, steps=steps, tol=tol, escape=escape,
                             halo=halo, contrast=contrast, verify=verify, seed=seed,
-                            max_period=max_period, period_tol=period_tol)
+                            max_period=max_period, period_tol=period_tol, rule=rule)
     path = None if out is None else validate.path("out", out)
     if executor is None:
         executor = make_executor(scheduler, threads, backend)
@@ -142,8 +145,7 @@ def compute_base(spec: RefineSpec, executor: Executor):
 
     return grid(spec.model, spec.base, model_params=dict(spec.model_params),
                 x_range=spec.x_range, y_range=spec.y_range,
-                eta=spec.eta, steps=spec.steps, tol=spec.tol, escape=spec.escape,
-                max_period=spec.max_period, period_tol=spec.period_tol, executor=executor)
+                eta=spec.eta, rule=spec.rule, executor=executor)
 
 
 def level_progress(progress, level: int, levels: int):
@@ -308,17 +310,15 @@ OLD_DEFAULTS = {"model_params": {}}
 
 
 def _open_for_resume(part, spec: RefineSpec, run):
-    """Open an interrupted run: same parameters; its whole levels and saved pieces read back.
+    """Open an interrupted run: same parameters; its intact levels and saved pieces read back.
 
     ``run`` (:class:`eosfast.store.run.Run`) compares the parameters.
     """
     from ..store import refinefile as rf
-    from ..store.h5 import read_params
-    from ..store.integrity import group_intact
 
-    f = rf.open_refined(part, "r+")
+    f = rf.open_for_resume(part, lambda stored: run.check_params(
+        part, stored, spec.params(), defaults=OLD_DEFAULTS))
     try:
-        run.check_params(part, read_params(f), spec.params(), defaults=OLD_DEFAULTS)
         base_grid = _read_base(f, spec)
         lat = new_lattice(spec, base_grid)
         done = rf.levels_done(f)
@@ -326,11 +326,7 @@ def _open_for_resume(part, spec: RefineSpec, run):
         lat.store.reserve(lat.store.n + sum(rf.level_size(f, k) for k in range(1, done + 1))
                           + rf.pending_points(f), table=True)
         for level in range(1, done + 1):
-            if not group_intact(f[rf.level_name(level)]):  # a damaged level: computed again
-                done = level - 1
-                break
             _load_level(lat, rf.read_level(f, level), level)
-        rf.truncate(f, done)
         start = None
         if done < spec.levels:
             pieces, state = rf.read_pending(f, done + 1)

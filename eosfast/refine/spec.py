@@ -31,11 +31,7 @@ class RefineSpec:
     x_range: tuple[float, float]
     y_range: tuple[float, float]
     eta: float
-    steps: int
-    tol: float
-    escape: float
-    max_period: int
-    period_tol: float
+    rule: StopRule
     halo: int
     contrast: int | None
     verify: int
@@ -50,11 +46,6 @@ class RefineSpec:
         return ModelSpec(self.model, tuple(self.model_params))
 
     @property
-    def rule(self) -> StopRule:
-        """The stop rule of every point."""
-        return StopRule(self.steps, self.tol, self.escape, self.max_period, self.period_tol)
-
-    @property
     def finest(self) -> int:
         """Points per axis of the finest lattice."""
         return lattice_points(self.base, self.levels)
@@ -64,9 +55,8 @@ class RefineSpec:
         return {"model": self.model, "model_params": dict(self.model_params),
                 "base": self.base, "levels": self.levels,
                 "x_range": list(self.x_range), "y_range": list(self.y_range),
-                "eta": self.eta, "steps": self.steps, "tol": self.tol, "escape": self.escape,
-                "max_period": self.max_period, "period_tol": self.period_tol,
-                "halo": self.halo, "contrast": self.contrast, "verify": self.verify,
+                "eta": self.eta, **self.rule.params(), "halo": self.halo,
+                "contrast": self.contrast, "verify": self.verify,
                 "seed": self.seed, "fields": list(REFINED_FIELDS)}
 
     def classifier(self, executor: Executor, fields: Sequence[str] = REFINED_FIELDS
@@ -101,7 +91,7 @@ def make_refine_spec(model: str = defaults.MODEL, base: int = defaults.REFINE_BA
                      verify: int = defaults.REFINE_VERIFY, seed: int = 0,
                      max_period: int = defaults.MAX_PERIOD,
                      period_tol: float = defaults.PERIOD_TOL,
-                     model_params=None) -> RefineSpec:
+                     model_params=None, rule: StopRule | None = None) -> RefineSpec:
     """Validate the parameters of :func:`refine`; raises :class:`EosfastError` on bad input."""
     from ..models import get_model
 
@@ -121,7 +111,7 @@ def make_refine_spec(model: str = defaults.MODEL, base: int = defaults.REFINE_BA
                                   f"{len(eta)}", "eta")
         eta = eta[0]
     eta = validate.real("eta", eta, positive=True)
-    rule = StopRule.checked(steps, tol, escape, max_period, period_tol)
+    rule = StopRule.given(rule, steps, tol, escape, max_period, period_tol)
     halo = validate.integer("halo", halo, lo=1, hi=defaults.REFINE_MAX_HALO)
     if contrast is not None:
         contrast = validate.integer("contrast", contrast, lo=1)
@@ -136,9 +126,8 @@ def make_refine_spec(model: str = defaults.MODEL, base: int = defaults.REFINE_BA
             raise InvalidArgument(f"{{{name}}} {r[0]!r} {r[1]!r} is too narrow for "
                                   f"{finest} points per axis in float64", name)
     return RefineSpec(model=m.spec.model, model_params=m.spec.params, base=base,
-                      levels=levels, x_range=xr, y_range=yr, eta=eta, steps=rule.steps,
-                      tol=rule.tol, escape=rule.escape, max_period=rule.max_period,
-                      period_tol=rule.period_tol, halo=halo, contrast=contrast, verify=verify,
+                      levels=levels, x_range=xr, y_range=yr, eta=eta, rule=rule, halo=halo,
+                      contrast=contrast, verify=verify,
                       seed=seed)
 
 

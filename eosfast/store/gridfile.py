@@ -22,7 +22,7 @@ import math
 import os
 import weakref
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import h5py
@@ -257,6 +257,37 @@ def count_outcomes(f: h5py.File) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------- reading
+
+
+def check_resumable(f: h5py.File, path) -> None:
+    """Refuse, in one line, a partial file in the layout of eosfast before the ``resume`` group.
+
+    Those files keep their bookkeeping (``tile``, ``tile_done``) at the root
+    and their chunks without checksums, so their finished tiles cannot be
+    verified: they are not continued.
+    """
+    if RESUME not in f:
+        version = f.attrs.get("eosfast_version", "an older version")
+        raise EosfastError(f"{path} is a partial run in the file layout of eosfast {version} "
+                           "(bookkeeping at the root, chunks without checksums), which this "
+                           "version cannot resume: rerun with --force to start over")
+
+
+def open_for_resume(part: str | os.PathLike,
+                    check_params: Callable[[dict], None]) -> h5py.File:
+    """Open a grid ``.part`` to continue it (mode ``r+``): its layout one this
+    version continues, its parameters accepted by ``check_params(stored)``.
+
+    Its done tiles are then checked by :func:`eosfast.store.integrity.recheck_tiles`.
+    """
+    f = open_grid(part, "r+")
+    try:
+        check_resumable(f, part)
+        check_params(read_params(f))
+    except BaseException:
+        f.close()
+        raise
+    return f
 
 
 def open_grid(path: str | os.PathLike, mode: str = "r") -> h5py.File:

@@ -120,6 +120,19 @@ def verify_tiles(f: h5py.File, tiles) -> TileCheck:
     return TileCheck(len(tiles), bad, problems)
 
 
+def recheck_tiles(f: h5py.File) -> TileCheck:
+    """Verify a grid ``.part``'s done tiles before a resume; mark damaged ones undone.
+
+    The file is open ``r+``; the damaged tiles are computed again.
+    """
+    from . import gridfile
+
+    check = verify_tiles(f, np.flatnonzero(gridfile.done_tiles(f)).tolist())
+    if check.bad:
+        gridfile.mark_undone(f, check.bad)
+    return check
+
+
 def group_problems(g: h5py.Group, limit: int = 30) -> list[str]:
     """Every problem of the arrays of ``g`` (and its subgroups): chunks, readability.
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -329,6 +329,30 @@ def levels_done(f: h5py.File) -> int:
 
 def is_complete(f: h5py.File) -> bool:
     return bool(f.attrs.get("complete", 0))
+
+
+def open_for_resume(part: str | os.PathLike,
+                    check_params: Callable[[dict], None]) -> h5py.File:
+    """Open a refined ``.part`` to continue it (mode ``r+``), its parameters accepted
+    by ``check_params(stored)``.
+
+    Its whole levels are verified against their checksums; from the first
+    damaged one on, levels are dropped (:func:`truncate`) to be computed
+    again, so :func:`levels_done` counts intact levels only.
+    """
+    from .integrity import group_intact
+
+    f = open_refined(part, "r+")
+    try:
+        check_params(read_params(f))
+        done = levels_done(f)
+        intact = next((k - 1 for k in range(1, done + 1) if not group_intact(f[level_name(k)])),
+                      done)
+        truncate(f, intact)
+    except BaseException:
+        f.close()
+        raise
+    return f
 
 
 def truncate(f: h5py.File, done: int) -> None:

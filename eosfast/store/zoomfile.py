@@ -23,7 +23,7 @@ one is computed again).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ import h5py
 import numpy as np
 
 from ..errors import EosfastError
-from .h5 import add_array, add_coord, new_file, stamp
+from .h5 import add_array, add_coord, new_file, open_file, read_params, stamp
 from .layouts import ZOOM, ZOOM_LEVEL, ZOOM_LEVEL_PREFIX, ZOOM_PENDING_PREFIX
 
 #: Bookkeeping array of a pending level: one flag per tile.
@@ -49,6 +49,18 @@ def create(path: Path, params: Mapping[str, Any]) -> h5py.File:
               res=params["res"], steps=params["steps"], tol=params["tol"],
               escape=params["escape"],
               center=np.asarray(params["center"], dtype=np.float64), complete=np.int8(0))
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def open_for_resume(part: Path, check_params: Callable[[dict], None]) -> h5py.File:
+    """Open a zoom ``.part`` to continue it (mode ``r+``), its parameters accepted by
+    ``check_params(stored)``; :func:`intact_levels` then says which levels it keeps."""
+    f = open_file(part, ZOOM.kind, "r+")
+    try:
+        check_params(read_params(f))
     except BaseException:
         f.close()
         raise
