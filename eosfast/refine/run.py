@@ -315,10 +315,11 @@ def _open_for_resume(part, spec: RefineSpec, run):
     ``run`` (:class:`eosfast.store.run.Run`) compares the parameters.
     """
     from ..store import refinefile as rf
+    from ..store.h5 import closed_on_error
 
     f = rf.open_for_resume(part, lambda stored: run.check_params(
         part, stored, spec.params(), defaults=OLD_DEFAULTS))
-    try:
+    with closed_on_error(f):
         base_grid = _read_base(f, spec)
         lat = new_lattice(spec, base_grid)
         done = rf.levels_done(f)
@@ -337,9 +338,6 @@ def _open_for_resume(part, spec: RefineSpec, run):
                                   {k: piece[k] for k in REFINED_FIELDS}, done + 1)
                 start = LevelState(state["seeds_taken"], state["rounds"],
                                    state["requests"], state["deferred"], state["seeds"])
-    except BaseException:
-        f.close()
-        raise
     return f, lat, base_grid, done, start
 
 

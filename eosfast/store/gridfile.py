@@ -31,7 +31,15 @@ from h5py import h5s
 
 from ..errors import EosfastError
 from ..status import Status, outcome_counts
-from .h5 import add_array, add_coord, new_file, open_file, read_params, stamp
+from .h5 import (
+    add_array,
+    add_coord,
+    closed_on_error,
+    new_file,
+    open_file,
+    read_params,
+    stamp,
+)
 from .layouts import GRID, GRID_DTYPES, GRID_FIELDS, tile_grid
 
 #: Group holding the resume bookkeeping.
@@ -56,7 +64,7 @@ def create(path: Path, params: dict, eta: np.ndarray, y0: np.ndarray, x0: np.nda
     """Create a new grid file at ``path`` (truncating) and return it open for writing."""
     shape = (eta.size, y0.size, x0.size)
     f = new_file(path)
-    try:
+    with closed_on_error(f):
         stamp(f, GRID.kind, params, model=params["model"],
               model_params=json.dumps(params.get("model_params", {}), sort_keys=True),
               steps=params["steps"],
@@ -72,9 +80,6 @@ def create(path: Path, params: dict, eta: np.ndarray, y0: np.ndarray, x0: np.nda
         done.attrs["description"] = "1 where the tile (eta-major, then y0, then x0) is written"
         g.attrs["tile_shape"] = np.asarray(tile, dtype=np.int64)
         f.flush()
-    except BaseException:
-        f.close()
-        raise
     return f
 
 
@@ -281,24 +286,18 @@ def open_for_resume(part: str | os.PathLike,
     Its done tiles are then checked by :func:`eosfast.store.integrity.recheck_tiles`.
     """
     f = open_grid(part, "r+")
-    try:
+    with closed_on_error(f):
         check_resumable(f, part)
         check_params(read_params(f))
-    except BaseException:
-        f.close()
-        raise
     return f
 
 
 def open_grid(path: str | os.PathLike, mode: str = "r") -> h5py.File:
     """Open a grid file (complete or ``.part``), checked against the grid layout."""
     f = open_file(path, GRID.kind, mode)
-    try:
+    with closed_on_error(f):
         read_params(f)
         check_bookkeeping(f, path)
-    except BaseException:
-        f.close()
-        raise
     return f
 
 

@@ -31,7 +31,8 @@ import io
 import json
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -324,6 +325,19 @@ def regular_file(path: str | os.PathLike) -> Path:
     return path
 
 
+@contextmanager
+def closed_on_error(f: h5py.File) -> Iterator[h5py.File]:
+    """Yield ``f``, an h5py file just opened; close it if the block raises.
+
+    For the functions that open a file, check it and hand it on open.
+    """
+    try:
+        yield f
+    except BaseException:
+        f.close()
+        raise
+
+
 def open_file(path: str | os.PathLike, kinds: Iterable[str] | str | None = None,
               mode: str = "r") -> h5py.File:
     """Open an eosfast file, checked against its kind's layout.
@@ -357,7 +371,7 @@ def open_file(path: str | os.PathLike, kinds: Iterable[str] | str | None = None,
         if "lock" in text and ("errno = 11" in text or "temporarily unavailable" in text):
             raise EosfastError(f"{path} is open for writing by another process") from None
         raise EosfastError(f"{path} is not a readable HDF5 file ({text})") from None
-    try:
+    with closed_on_error(f):
         kind = f.attrs.get("kind", None)
         kind = kind.decode() if isinstance(kind, bytes) else kind
         wanted = (kinds,) if isinstance(kinds, str) else tuple(kinds or LAYOUTS)
@@ -370,9 +384,6 @@ def open_file(path: str | os.PathLike, kinds: Iterable[str] | str | None = None,
         LAYOUTS[kind].check(f, path)
         if "model" in f.attrs:
             check_model(f, path)
-    except BaseException:
-        f.close()
-        raise
     return f
 
 

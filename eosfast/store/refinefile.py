@@ -49,7 +49,16 @@ import h5py
 import numpy as np
 
 from ..errors import EosfastError
-from .h5 import COMPRESSION, add_array, add_coord, new_file, open_file, read_params, stamp
+from .h5 import (
+    COMPRESSION,
+    add_array,
+    add_coord,
+    closed_on_error,
+    new_file,
+    open_file,
+    read_params,
+    stamp,
+)
 from .layouts import GRID_FIELDS, REFINED, REFINED_LEVEL, REFINED_VERIFY, Var
 
 #: Points per chunk of a level's arrays.
@@ -90,7 +99,7 @@ def create(path: Path, params: Mapping[str, Any], eta: float, x0: np.ndarray, y0
         Every grid field of the base grid, shaped (ny, nx).
     """
     f = new_file(path)
-    try:
+    with closed_on_error(f):
         stamp(f, REFINED.kind, params, model=params["model"],
               model_params=json.dumps(params.get("model_params", {}), sort_keys=True),
               steps=params["steps"],
@@ -103,9 +112,6 @@ def create(path: Path, params: Mapping[str, Any], eta: float, x0: np.ndarray, y0
             add_array(f, name, var, data=np.asarray(base[name])[None],
                       chunks=(1, min(256, ny), min(256, nx)))
         f.flush()
-    except BaseException:
-        f.close()
-        raise
     return f
 
 
@@ -308,7 +314,7 @@ def finish(f: h5py.File) -> None:
 def open_refined(path: str | os.PathLike, mode: str = "r") -> h5py.File:
     """Open a refined file (complete or ``.part``), checked against its layout."""
     f = open_file(path, REFINED.kind, mode)
-    try:
+    with closed_on_error(f):
         read_params(f)
         if VERIFY in f:
             REFINED_VERIFY.check(f[VERIFY], path, f" (group {VERIFY})")
@@ -316,9 +322,6 @@ def open_refined(path: str | os.PathLike, mode: str = "r") -> h5py.File:
         for level in range(1, done + 1):
             if level_name(level) not in f:
                 raise EosfastError(f"{path} is damaged: group {level_name(level)} is missing")
-    except BaseException:
-        f.close()
-        raise
     return f
 
 
@@ -343,15 +346,12 @@ def open_for_resume(part: str | os.PathLike,
     from .integrity import group_intact
 
     f = open_refined(part, "r+")
-    try:
+    with closed_on_error(f):
         check_params(read_params(f))
         done = levels_done(f)
         intact = next((k - 1 for k in range(1, done + 1) if not group_intact(f[level_name(k)])),
                       done)
         truncate(f, intact)
-    except BaseException:
-        f.close()
-        raise
     return f
 
 

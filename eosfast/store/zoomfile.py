@@ -31,7 +31,15 @@ import h5py
 import numpy as np
 
 from ..errors import EosfastError
-from .h5 import add_array, add_coord, new_file, open_file, read_params, stamp
+from .h5 import (
+    add_array,
+    add_coord,
+    closed_on_error,
+    new_file,
+    open_file,
+    read_params,
+    stamp,
+)
 from .layouts import ZOOM, ZOOM_LEVEL, ZOOM_LEVEL_PREFIX, ZOOM_PENDING_PREFIX
 
 #: Bookkeeping array of a pending level: one flag per tile.
@@ -41,7 +49,7 @@ TILE_DONE = "tile_done"
 def create(path: Path, params: Mapping[str, Any]) -> h5py.File:
     """Create a zoom file (no level yet), open for writing."""
     f = new_file(path)
-    try:
+    with closed_on_error(f):
         stamp(f, ZOOM.kind, params, model=params["model"],
               model_params=json.dumps(params.get("model_params", {}), sort_keys=True),
               eta=params["eta"], width=params["width"],
@@ -49,9 +57,6 @@ def create(path: Path, params: Mapping[str, Any]) -> h5py.File:
               res=params["res"], steps=params["steps"], tol=params["tol"],
               escape=params["escape"],
               center=np.asarray(params["center"], dtype=np.float64), complete=np.int8(0))
-    except BaseException:
-        f.close()
-        raise
     return f
 
 
@@ -59,11 +64,8 @@ def open_for_resume(part: Path, check_params: Callable[[dict], None]) -> h5py.Fi
     """Open a zoom ``.part`` to continue it (mode ``r+``), its parameters accepted by
     ``check_params(stored)``; :func:`intact_levels` then says which levels it keeps."""
     f = open_file(part, ZOOM.kind, "r+")
-    try:
+    with closed_on_error(f):
         check_params(read_params(f))
-    except BaseException:
-        f.close()
-        raise
     return f
 
 
