@@ -123,7 +123,6 @@ def stopped(sig: int, saved: int, total: int, unit: str, part: Path) -> Interrup
                        f"{part}; {RESUME_HINT}", sig)
 
 
-
 class Run:
     """The frame of a resumable run: output, signals, resume checks, the stop line.
 
@@ -149,10 +148,6 @@ class Run:
         self.resume = resume
         self._saved: Callable[[], tuple[int, int, str]] | None = None
         self._stack = contextlib.ExitStack()
-
-    @property
-    def path(self) -> Path:
-        return self.output.path
 
     @property
     def part(self) -> Path:
