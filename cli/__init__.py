@@ -30,7 +30,7 @@ def _started_as_command() -> bool:
 
 
 #: Commands that write their output piece by piece and continue it with ``--resume``.
-RESUMABLE = frozenset({"grid", "zoom", "refine"})
+RESUMABLE = frozenset({"grid", "zoom", "refine", "ensemble"})
 
 
 def command_name(argv: list[str]) -> str | None:

@@ -44,22 +44,30 @@ def model_options(command):
                         help=MODEL_HELP)(command)
 
 
-def stop_rule_options(command):
-    """``--steps --tol --escape --max-period --period-tol``: when GD stops (a StopRule)."""
-    for opt in reversed([
-        click.option("--steps", type=int, default=D.STEPS, show_default=True,
-                     help="Step cap."),
-        click.option("--tol", type=float, default=D.TOL, show_default=True, help=TOL_HELP),
-        click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
-                     help="Diverged when |x| or |y| > escape or not finite."),
-        click.option("--max-period", type=int, default=D.MAX_PERIOD, show_default=True,
-                     help="Longest cycle searched in orbits still bounded at the cap."),
-        click.option("--period-tol", type=float, default=D.PERIOD_TOL, show_default=True,
-                     help="A cycle of period k >= 2 must close to this fraction of its "
-                          "extent."),
-    ]):
-        command = opt(command)
-    return command
+def stop_rule_options(command=None, *, steps: int = D.STEPS, tol: float = D.TOL):
+    """``--steps --tol --escape --max-period --period-tol``: when GD stops (a StopRule).
+
+    Used bare (``@stop_rule_options``) with the shared defaults; a command
+    whose runs need another cap or tolerance names them
+    (``@stop_rule_options(steps=..., tol=...)``) and says why in its help.
+    """
+    def decorate(command):
+        for opt in reversed([
+            click.option("--steps", type=int, default=steps, show_default=True,
+                         help="Step cap."),
+            click.option("--tol", type=float, default=tol, show_default=True, help=TOL_HELP),
+            click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
+                         help="Diverged when |x| or |y| > escape or not finite."),
+            click.option("--max-period", type=int, default=D.MAX_PERIOD, show_default=True,
+                         help="Longest cycle searched in orbits still bounded at the cap."),
+            click.option("--period-tol", type=float, default=D.PERIOD_TOL, show_default=True,
+                         help="A cycle of period k >= 2 must close to this fraction of its "
+                              "extent."),
+        ]):
+            command = opt(command)
+        return command
+
+    return decorate if command is None else decorate(command)
 
 
 def compute_options(command):

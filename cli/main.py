@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "nets": ("nets", "nets", "Full-batch GD on small networks (paper Fig. 1)."),
     "models": ("models", "models", "Every model with its formula and source."),
     "refine": ("refine", "refine", "A basin map refined where the outcome changes."),
+    "ensemble": ("ensemble", "ensemble",
+                 "The vector case (Theorem 3.2) on many random initialisations."),
 }
 
 

@@ -9,11 +9,12 @@ and pandas read, and analysis modules measure basins, orbits and fractals.
 Entry points (each loaded on first use, so ``import eosfast`` is instant):
 
 - computing: :func:`grid`, :func:`trajectory`, :func:`bifurcation`,
-  :func:`adaptivity`, :func:`zoom`, :func:`refine`, :func:`run_nets`;
+  :func:`adaptivity`, :func:`zoom`, :func:`refine`, :func:`run_nets`,
+  :func:`ensemble` (the vector case, :mod:`eosfast.vector`);
 - reading: :func:`read_grid`, :func:`read_frame`, :func:`info`,
   :func:`read_trajectory`, :func:`read_bifurcation`, :func:`read_zoom`,
-  :func:`read_refined`, :func:`read_nets`; writing other formats: :func:`export`
-  (Parquet, netCDF-4);
+  :func:`read_refined`, :func:`read_nets`, :func:`read_ensemble`; writing other formats:
+  :func:`export` (Parquet, netCDF-4);
 - models and measures: :data:`MODELS`, :func:`get_model`,
   :meth:`Model.from_expression` (any loss ``L(x, y)``), :func:`sharpness`,
   :func:`loss`, :func:`eos_minimum`;
@@ -72,6 +73,7 @@ _EXPORTS: dict[str, str] = {
     "zoom": "zoom", "read_zoom": "zoom",
     "run_nets": "nets", "read_nets": "nets", "late_pca": "nets",
     "refine": "refine", "read_refined": "refine", "RefinedResult": "refine",
+    "ensemble": "ensemble", "read_ensemble": "readers",
 }
 
 #: Submodules reachable as attributes (``eosfast.fractal.analyze``).
@@ -79,7 +81,7 @@ _SUBMODULES = ("fractal", "plots", "figures", "lyapunov", "cycles", "store", "va
                "kernels", "executors", "tiles", "models", "readers", "zoom", "nets",
                "trajectory", "bifurcation", "adaptivity", "defaults", "status", "measures",
                "result", "distributed", "bench", "frame", "progress", "expression", "registry",
-               "mapcache", "refine", "stoprule")
+               "mapcache", "refine", "stoprule", "vector", "ensemble")
 
 __all__ = ["__version__", "EosfastError", "InvalidArgument", "Interrupted", *_EXPORTS]
 
@@ -89,7 +91,7 @@ class _Package(_types.ModuleType):
 
     Importing a submodule sets it as an attribute of its package; for the
     submodules named after the function they export (grid, trajectory,
-    bifurcation, adaptivity, zoom, info) the function is kept instead.
+    bifurcation, adaptivity, zoom, info, ensemble) the function is kept instead.
     """
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -237,8 +237,44 @@ def _nets(f, out: dict[str, Any]) -> None:
                seed=int(a["seed"]), runs=runs)
 
 
+def _ensemble(f, out: dict[str, Any]) -> None:
+    from .ensemble import in_band
+    from .store.ensemblefile import check_bookkeeping as check_pieces
+    from .store.ensemblefile import done_pieces
+    from .vector import norm_band
+
+    check_pieces(f, out["path"])
+    done = done_pieces(f)
+    a = {k: _attr(f.attrs[k]) for k in ("dim", "eta", "samples", "seed", "delta_x",
+                                        "delta_y", "steps")}
+    status = f["status"][:]
+    norm2 = f["norm2"][:]
+    computed = int(np.count_nonzero(status != Status.PENDING))
+    conv, inside = in_band(status, norm2, float(a["eta"]))
+    counts = outcome_counts(status)
+    p = out["params"]
+    out.update(complete=bool(_attr(f.attrs["complete"])) and bool(done.all()),
+               pieces_done=int(done.sum()), pieces_total=int(done.size), **a,
+               objective=str(_attr(f.attrs["objective"])), kick=p.get("kick"),
+               kick_step=p.get("kick_step"), computed=computed, counts=counts,
+               band=list(norm_band(float(a["eta"]))), converged=conv, in_band=inside,
+               norm2=None, advice=[])
+    ok = (status == Status.CONVERGED) & np.isfinite(norm2)
+    if ok.any():
+        v = norm2[ok]
+        out["norm2"] = {"min": float(v.min()), "median": float(np.median(v)),
+                        "max": float(v.max())}
+    if counts["bounded"]:
+        out["advice"].append(f"{counts['bounded']} of {computed} samples reached the "
+                             f"{a['steps']}-step cap unresolved (status 0): raise --steps")
+    if not out["complete"]:
+        out["advice"].append(f"partial run: {out['pieces_done']} of {out['pieces_total']} "
+                             "pieces written; finish it with `eosfast ensemble ... --resume`")
+
+
 _READERS = {"grid": _grid, "trajectory": _trajectory, "bifurcation": _bifurcation,
-            "zoom": _zoom, "nets": _nets, "refined": _refined}
+            "zoom": _zoom, "nets": _nets, "refined": _refined,
+            "ensemble": _ensemble}
 
 
 def summarize(path: str | os.PathLike) -> dict[str, Any]:
@@ -427,8 +463,33 @@ def _text_refined(s: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _text_ensemble(s: dict[str, Any]) -> list[str]:
+    state = "complete" if s["complete"] else \
+        f"partial: {s['pieces_done']} of {s['pieces_total']} pieces written"
+    kick = ("no perturbation" if s["kick_step"] is None else
+            f"y <- y (1 + 2/{s['kick']:g}) at step {s['kick_step']}")
+    lo, hi = s["band"]
+    lines = [f"{s['path']}: eosfast ensemble ({state}), written by eosfast "
+             f"{s['eosfast_version']} on {s['created']}",
+             f"objective {s['objective']} over x, y in R^{s['dim']}; eta {s['eta']!r}; "
+             f"{s['samples']} samples (seed {s['seed']}) with |x0| = {s['delta_x']:.10g}, "
+             f"|y0| = {s['delta_y']:.10g}; {kick}; step cap {s['steps']}",
+             f"outcomes: {_counts_text(s['counts'], s['computed'])} of {s['computed']} "
+             "samples computed"]
+    if s["converged"]:
+        n2 = s["norm2"]
+        lines.append(f"converged: {s['in_band']} of {s['converged']} "
+                     f"({percent(s['in_band'], s['converged'])}) inside Theorem 3.2's band "
+                     f"({lo:.10g}, {hi:.10g}) of |x|^2 + |y|^2; final |x|^2 + |y|^2 "
+                     f"{n2['min']:.10g} to {n2['max']:.10g}, median {n2['median']:.10g}")
+    lines += [f"note: {a}" for a in s["advice"]]
+    lines.append("read it with eosfast.read_frame(path)")
+    return lines
+
+
 _TEXT = {"grid": _text_grid, "trajectory": _text_trajectory, "bifurcation": _text_bifurcation,
-         "zoom": _text_zoom, "nets": _text_nets, "refined": _text_refined}
+         "zoom": _text_zoom, "nets": _text_nets, "refined": _text_refined,
+         "ensemble": _text_ensemble}
 
 
 def info(path: str | os.PathLike, as_json: bool = False) -> str:

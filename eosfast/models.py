@@ -431,12 +431,20 @@ def models_table() -> list[dict[str, Any]]:
                      "expression": getattr(m, "expression", None), "params": m.params,
                      "source": m.source, "fact": getattr(m, "fact", ""),
                      "checked": getattr(m, "checked", "")})
+    from .vector import DESCRIPTION
+
+    rows.append(dict(DESCRIPTION))
     return rows
 
 
 def describe_models() -> str:
     """Every registry model with its formula and source (``eosfast models``)."""
+    from .vector import DESCRIPTION as v
+
     blocks = [m.describe() for m in MODELS.values()]
+    blocks.append(f"{v['name']} (eosfast ensemble --dim d): {v['formula']}\n"
+                  f"    source: {v['source']}\n    checked fact: {v['fact']}\n"
+                  f"    confirmed: {v['checked']}")
     blocks.append("Any other --model is read as a loss L(x, y) of plain GD: numbers, x, y, "
                   "parameters (--param NAME=VALUE), + - * / ** and "
                   + ", ".join(ex.FUNCTIONS) + ".")

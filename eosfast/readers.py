@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import frame, validate
+from .errors import InvalidArgument
 from .result import GridResult
 from .store.gridfile import eta_index, open_grid, read_array
 from .store.h5 import read_params
@@ -158,7 +159,7 @@ def read_frame(path: str | os.PathLike, eta: float | None = None,
     Parameters
     ----------
     path : path-like
-        An eosfast grid file.
+        An eosfast grid file (or an ensemble file: then :func:`read_ensemble`).
     eta : float, optional
         Only the slice with this step size.
     columns : iterable of str, optional
@@ -185,6 +186,14 @@ def read_frame(path: str | os.PathLike, eta: float | None = None,
         (a ResourceWarning, shown by default) when the frame will take more
         than 2 GiB, with its size.
     """
+    from .store.h5 import file_kind
+    from .store.layouts import ENSEMBLE
+
+    if file_kind(path) == ENSEMBLE.kind:
+        if eta is not None:
+            raise InvalidArgument("{eta} selects a slice of a grid; an ensemble file has one "
+                                  "step size", "eta")
+        return read_ensemble(path, columns, index)
     index = validate.flag("index", index)
     cols = frame.columns(columns, index)
     if eta is not None:
@@ -202,6 +211,44 @@ def read_frame(path: str | os.PathLike, eta: float | None = None,
     r = read_grid(path, eta=eta, fields=fields)
     return frame.frame_from_arrays(r.eta, r.y0, r.x0, {n: getattr(r, n) for n in fields},
                              cols, index)
+
+
+def read_ensemble(path: str | os.PathLike, columns: Iterable[str] | None = None,
+                  index: bool = True):
+    """Load an ensemble file (``eosfast ensemble``) as a pandas DataFrame, one row a sample.
+
+    Parameters
+    ----------
+    path : path-like
+        An eosfast ensemble file (complete, or a ``.part``: its samples not
+        computed yet have status -128).
+    columns : iterable of str, optional
+        Only these of ``inner0, status, steps, period, norm2, sharpness,
+        loss, inner`` (default all).
+    index : bool
+        Index the rows by ``sample`` (else it is a column).
+
+    Returns
+    -------
+    pandas.DataFrame
+        dtypes as in the file; ``df.attrs`` holds the run's parameters.
+    """
+    import pandas as pd
+
+    from .store.ensemblefile import read_arrays
+    from .store.layouts import ENSEMBLE_FIELDS
+
+    index = validate.flag("index", index)
+    cols = (list(ENSEMBLE_FIELDS) if columns is None
+            else validate.names("columns", columns, list(ENSEMBLE_FIELDS)))
+    arrays, params = read_arrays(path, ["sample", *cols])
+    sample = arrays.pop("sample")
+    if index:
+        df = pd.DataFrame(arrays, index=pd.Index(sample, name="sample"))
+    else:
+        df = pd.DataFrame({"sample": sample, **arrays})
+    df.attrs.update(params)
+    return df
 
 
 def picture_stride(shape: tuple[int, int], pixels: int) -> tuple[int, int]:

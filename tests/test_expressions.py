@@ -404,4 +404,6 @@ def test_models_command_lists_every_model(run_cli):
         assert m.source and (m.source in out)
     rc, out, err = run_cli("models", "--json")
     rows = json.loads(out)
-    assert [r["name"] for r in rows] == list(eosfast.MODELS)
+    # the registry, then the vector family (eosfast ensemble, not a --model)
+    assert [r["name"] for r in rows] == [*eosfast.MODELS, "vec"]
+    assert rows[-1]["kind"] == "vector"

@@ -204,10 +204,13 @@ def test_analysis_commands_run_in_a_fresh_environment(core):
     core.ok("zoom", "--levels", "2", "--res", "64", "--steps", "1000", "-o", "z.h5", "-q")
     core.ok("refine", "--base", "33", "--levels", "1", "--steps", "1000", "--verify", "0",
             "-o", "r.h5", "-q")
+    out = core.ok("ensemble", "--dim", "1000", "--eta", "0.05", "--samples", "5000", "-o",
+                  "e.h5", "-q")
+    assert "100.0% of the converged inside the band" in out
     core.ok("figure", "fig3", "-o", "figs", "-q")
     assert (core.work / "figs" / "fig3.png").stat().st_size > 10_000
     for name, kind in (("t.h5", "trajectory"), ("b.h5", "bifurcation"), ("z.h5", "zoom"),
-                       ("r.h5", "refined")):
+                       ("r.h5", "refined"), ("e.h5", "ensemble")):
         assert json.loads(core.ok("info", name, "--json"))["kind"] == kind
     assert "zhu4" in core.ok("models")
     bench = json.loads(core.ok("bench", "--res", "64", "--repeat", "1", "--json"))

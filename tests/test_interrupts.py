@@ -469,13 +469,15 @@ def test_a_resume_takes_a_level_s_seeds_from_the_file(tmp_path):
 
 # ---------------------------------------------------------------- commands x signals x moments
 
-#: Small runs of the three resumable commands (each writes ``r.h5``).
+#: Small runs of the resumable commands (each writes ``r.h5``).
 COMMANDS = {
     "grid": ["grid", "--res", "256", "--tile", "64", "--steps", "2000", "--threads", "1", "-q"],
     "zoom": ["zoom", "--levels", "2", "--res", "256", "--steps", "2000", "--no-images",
              "--threads", "1", "-q"],
     "refine": ["refine", "--base", "65", "--levels", "3", "--steps", "2000", "--verify", "20",
                "--threads", "1", "-q"],
+    "ensemble": ["ensemble", "--dim", "50", "--eta", "0.1", "--samples", "20000",
+                 "--threads", "1", "-q"],
 }
 
 #: Where the signal lands: a function of the run and the hook that sends it.
@@ -485,10 +487,12 @@ COMMANDS = {
 #: renaming: just after the finished file took its name.
 MOMENTS = {
     "start-up": {c: "eosfast.validate:path|1|kill{}|before" for c in COMMANDS},
-    "computing": {c: "eosfast.tiles:compute_points|2|kill{}|after" for c in COMMANDS},
+    "computing": {**{c: "eosfast.tiles:compute_points|2|kill{}|after" for c in COMMANDS},
+                  "ensemble": "eosfast.vector:EnsembleSpec.compute|2|kill{}|after"},
     "writing": {"grid": "eosfast.store.gridfile:write_tile|2|kill{}|before",
                 "zoom": "eosfast.store.zoomfile:write_tile|1|kill{}|before",
-                "refine": "eosfast.store.refinefile:write_level|2|kill{}|before"},
+                "refine": "eosfast.store.refinefile:write_level|2|kill{}|before",
+                "ensemble": "eosfast.store.ensemblefile:write_piece|2|kill{}|before"},
     "renaming": {c: "eosfast.store.atomic:_move|1|kill{}|after" for c in COMMANDS},
 }
 

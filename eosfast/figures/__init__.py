@@ -22,6 +22,7 @@ FIGURES: dict[str, str] = {
                     "fig7c", "cascade", "adaptivity")},
     "fig8": "eosfast.figures.nets:fig8",
     "atlas": "eosfast.figures.atlas:atlas",
+    "thm32": "eosfast.figures.vector:thm32",
 }
 
 

@@ -11,6 +11,7 @@ are readable, and checks completeness:
   (``resume/tile_done``); a partial file's missing tiles are one problem;
 - zoom files: the file says it is complete and holds every level, and no
   level is half-written;
+- ensemble files: likewise, with pieces of samples (``resume/piece_done``);
 - trajectory, bifurcation and nets files are written whole and renamed, so
   only a ``.part`` left by a run that stopped is incomplete.
 
@@ -37,7 +38,16 @@ import numpy as np
 from ..errors import EosfastError
 from .atomic import PART
 from .h5 import open_file, regular_file
-from .layouts import GRID, GRID_FIELDS, ZOOM, ZOOM_LEVEL_PREFIX, ZOOM_PENDING_PREFIX, tile_grid
+from .layouts import (
+    ENSEMBLE,
+    ENSEMBLE_FIELDS,
+    GRID,
+    GRID_FIELDS,
+    ZOOM,
+    ZOOM_LEVEL_PREFIX,
+    ZOOM_PENDING_PREFIX,
+    tile_grid,
+)
 
 
 def chunk_problem(d: h5py.Dataset, offset: tuple[int, ...]) -> str | None:
@@ -130,6 +140,36 @@ def recheck_tiles(f: h5py.File) -> TileCheck:
     check = verify_tiles(f, np.flatnonzero(gridfile.done_tiles(f)).tolist())
     if check.bad:
         gridfile.mark_undone(f, check.bad)
+    return check
+
+
+def verify_pieces(f: h5py.File, pieces) -> TileCheck:
+    """Check every chunk of an ensemble file's ``pieces`` (its chunks of samples)."""
+    from .ensemblefile import piece_size
+
+    size = piece_size(f)
+    bad: list[int] = []
+    problems: list[str] = []
+    datasets = [f[name] for name in ENSEMBLE_FIELDS]
+    for k in pieces:
+        for d in datasets:
+            why = chunk_problem(d, (int(k) * size,))
+            if why:
+                bad.append(int(k))
+                if len(problems) < 30:
+                    problems.append(f"piece {k} ({d.name.lstrip('/')} from sample "
+                                    f"{int(k) * size}): {why}")
+                break
+    return TileCheck(len(pieces), bad, problems)
+
+
+def recheck_pieces(f: h5py.File) -> TileCheck:
+    """Verify an ensemble ``.part``'s done pieces before a resume; mark damaged ones undone."""
+    from . import ensemblefile
+
+    check = verify_pieces(f, np.flatnonzero(ensemblefile.done_pieces(f)).tolist())
+    if check.bad:
+        ensemblefile.mark_undone(f, check.bad)
     return check
 
 
@@ -243,6 +283,8 @@ def verify(path: str | os.PathLike) -> Report:
         try:
             if kind == GRID.kind:
                 _grid(f, report)
+            elif kind == ENSEMBLE.kind:
+                _ensemble(f, report)
             else:
                 if kind == ZOOM.kind:
                     _zoom(f, report)
@@ -269,6 +311,26 @@ def _grid(f: h5py.File, report: Report) -> None:
     report.chunks += len(gridfile.GRID_FIELDS) * (int(done.sum()) - len(result.bad))
     # everything else: coordinates, bookkeeping
     _all_chunks(f, report, skip=tuple(gridfile.GRID_FIELDS))
+
+
+def _ensemble(f: h5py.File, report: Report) -> None:
+    from . import ensemblefile
+
+    try:
+        ensemblefile.check_bookkeeping(f, report.path)
+    except EosfastError as exc:
+        report.add(str(exc).removeprefix(f"{report.path} is "))
+        return
+    done = ensemblefile.done_pieces(f)
+    if not ensemblefile.is_complete(f) or not done.all():
+        report.add(f"incomplete: {int(done.sum())} of {done.size} pieces of samples written")
+    result = verify_pieces(f, np.flatnonzero(done).tolist())
+    for p in result.problems:
+        report.add(p)
+    report.count(len(result.bad) - len(result.problems))
+    report.arrays += len(ENSEMBLE_FIELDS)
+    report.chunks += len(ENSEMBLE_FIELDS) * (int(done.sum()) - len(result.bad))
+    _all_chunks(f, report, skip=tuple(ENSEMBLE_FIELDS))
 
 
 def _zoom(f: h5py.File, report: Report) -> None:

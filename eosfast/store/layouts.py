@@ -327,6 +327,36 @@ REFINED = Layout(
     groups=("level_", REFINED_LEVEL),
 )
 
+_SAMPLE = ("sample",)
+
+#: Per-sample arrays of a vector-case ensemble (:mod:`eosfast.ensemble`), in file order.
+ENSEMBLE_FIELDS: dict[str, Var] = {
+    "inner0": Var("f8", _SAMPLE, "initial x^T y (x0, y0 drawn on spheres of radii delta_x, "
+                  "delta_y)", "1", np.nan),
+    "status": _status_var(_SAMPLE),
+    "steps": Var("i4", _SAMPLE, GRID_FIELDS["steps"].long_name, "steps", -1),
+    "period": Var("i2", _SAMPLE, PERIOD_MEANING + " or diverged", "1", -1),
+    "norm2": Var("f8", _SAMPLE, "|x|^2 + |y|^2 at the final iterate (NaN if diverged)", "1",
+                 np.nan),
+    "sharpness": Var("f8", _SAMPLE, "top eigenvalue of the 2d x 2d Hessian of the objective "
+                     "at the final iterate (NaN if diverged)", "1", np.nan),
+    "loss": Var("f8", _SAMPLE, "1/4 (1 - (x^T y)^2)^2 at the final iterate (NaN if "
+                "diverged)", "1", np.nan),
+    "inner": Var("f8", _SAMPLE, "x^T y at the final iterate (NaN if diverged)", "1", np.nan),
+}
+
+#: A vector-case ensemble (Theorem 3.2): one row per random initialisation.
+#: ``resume/piece_done`` (int8, one flag per piece of samples) is set once a
+#: piece's chunks are written; ``complete`` once every piece is.
+ENSEMBLE = Layout(
+    kind="eosfast.ensemble",
+    coords={"sample": Var("i8", _SAMPLE, "sample index", "1", axis=True)},
+    data=ENSEMBLE_FIELDS,
+    attrs={"objective": "str", "dim": "int", "eta": "real", "delta_x": "real",
+           "delta_y": "real", "samples": "int", "seed": "int", "steps": "int", "tol": "real",
+           "escape": "real", "params": "json", "complete": "int"},
+)
+
 #: kind -> layout, for the opener.
 LAYOUTS: dict[str, Layout] = {lay.kind: lay for lay in (GRID, TRAJECTORY, BIFURCATION, NETS,
-                                                         ZOOM, REFINED)}
+                                                         ZOOM, REFINED, ENSEMBLE)}
