@@ -27,8 +27,9 @@ KINDS = D.PLOT_KINDS
 @click.option("--force", is_flag=True, help="Replace an existing image (never the file read).")
 def plot(kind, path, image, field, eta, band, x0, y0, dpi, force):
     """Plot a result file: KIND is basin, concentration (grid files), bifurcation,
-    trajectory, or adaptivity (a grid file with several eta, or a bifurcation
-    file recorded with --observable sharpness).
+    trajectory, adaptivity (a grid file with several eta, or a bifurcation
+    file recorded with --observable sharpness), or ensemble (an ensemble file:
+    final |x|^2 + |y|^2 against Theorem 3.2's band).
     """
     from eosfast.plots import render_file
 

@@ -91,7 +91,8 @@ REFINE_MAX_HALO = 16
 #: Fields ``eosfast plot basin`` draws.
 BASIN_FIELDS = ("status", "steps", "sharpness", "loss")
 #: Kinds of ``eosfast plot``.
-PLOT_KINDS = ("basin", "bifurcation", "trajectory", "adaptivity", "concentration")
+PLOT_KINDS = ("basin", "bifurcation", "trajectory", "adaptivity", "concentration",
+              "ensemble")
 DPI = 150
 MAX_DPI = 1200
 #: Boundaries ``eosfast fractal`` measures, and the classes of its entropies.

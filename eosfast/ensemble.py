@@ -62,9 +62,15 @@ def in_band(status: np.ndarray, norm2: np.ndarray, eta: float) -> tuple[int, int
     return int(conv.sum()), int((conv & (norm2 > lo) & (norm2 < hi)).sum())
 
 
+def _samples(n: int) -> str:
+    return f"{n} sample{'' if n == 1 else 's'}"
+
+
 def _band_text(eta: float, converged: int, inside: int) -> str:
     lo, hi = norm_band(eta)
     if not converged:
+        if eta >= 0.5:
+            return "none converged (no minimum is stable for eta >= 1/2)"
         return "none converged (raise --steps?)"
     return (f"{percent(inside, converged)} of the converged inside the band "
             f"({lo:.8g}, {hi:.8g}) of |x|^2 + |y|^2")
@@ -119,7 +125,7 @@ class EnsembleResult(Result):
         p = self.params
         n = self.arrays["status"].size
         conv, inside = in_band(self.arrays["status"], self.arrays["norm2"], p["eta"])
-        return (f"{n} samples, d={p['dim']}, eta={p['eta']!r}: "
+        return (f"{_samples(n)}, d={p['dim']}, eta={p['eta']!r}: "
                 f"{describe_counts(outcome_counts(self.arrays['status']))}; "
                 f"{_band_text(p['eta'], conv, inside)}")
 
@@ -161,7 +167,7 @@ class EnsembleRun(Result):
         p = self.params
         speed = (f"{self.iterations:.3g} iterations in {self.seconds:.2f} s "
                  f"({self.rate:.3g} it/s)" if self.iterations else "nothing left to compute")
-        return (f"{self.path}: {p['samples']} samples, d={p['dim']}, eta={p['eta']!r} "
+        return (f"{self.path}: {_samples(p['samples'])}, d={p['dim']}, eta={p['eta']!r} "
                 f"({describe_counts(self.counts)}); "
                 f"{_band_text(p['eta'], self.converged, self.inside)}; {speed}")
 

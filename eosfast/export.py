@@ -42,7 +42,7 @@ from .result import Result, model_label
 from .store.atomic import Output
 from .store.gridfile import eta_index, is_complete, open_grid
 from .store.h5 import file_kind, read_params
-from .store.layouts import GRID, GRID_FIELDS, REFINED
+from .store.layouts import ENSEMBLE, ENSEMBLE_FIELDS, GRID, GRID_FIELDS, REFINED
 
 #: Formats and the file name endings that select them.
 FORMATS = {"parquet": (".parquet", ".pq"), "netcdf": (".nc", ".nc4")}
@@ -112,9 +112,10 @@ def export(path: str | os.PathLike, out: str | os.PathLike, *, format: str | Non
     Parameters
     ----------
     path : path-like
-        An eosfast grid file (complete or a partial run), or a refined map
+        An eosfast grid file (complete or a partial run), a refined map
         (Parquet only: one row per computed point, columns
-        :data:`REFINED_COLUMNS`).
+        :data:`REFINED_COLUMNS`), or an ensemble (Parquet only: one row a
+        sample, columns :data:`ENSEMBLE_COLUMNS`).
     out : path-like
         The output; ``.parquet`` / ``.pq`` for Parquet, ``.nc`` / ``.nc4`` for
         netCDF-4 (or say so with ``format``).
@@ -138,7 +139,10 @@ def export(path: str | os.PathLike, out: str | os.PathLike, *, format: str | Non
     fmt = output_format(out, format)
     force = validate.flag("force", force)
     notify = notifier(validate.callback("progress", progress))
-    refined = file_kind(path) == REFINED.kind
+    kind = file_kind(path)
+    if kind == ENSEMBLE.kind:
+        return _export_ensemble(path, out, fmt, eta, columns, force, notify)
+    refined = kind == REFINED.kind
     cols = (validate.names("columns", columns, REFINED_COLUMNS) if refined
             else frame.columns(columns))
     if refined and fmt != "parquet":
@@ -236,6 +240,57 @@ def _netcdf(f, part: Path, which: list[int], cols: list[str], notify) -> None:
             points += block.y0.size * block.x0.size
             if notify:
                 notify(done, total, info={"eta": block.eta, "points": points})
+
+
+#: Columns of an ensemble's export: the sample index, then the file's fields.
+ENSEMBLE_COLUMNS = ("sample", *ENSEMBLE_FIELDS)
+
+#: Samples an ensemble's export reads and writes at once.
+ENSEMBLE_BLOCK = 1 << 20
+
+
+def _export_ensemble(path, out: Path, fmt: str, eta, columns, force: bool, notify) -> Export:
+    """An ensemble's rows to Parquet, one block of samples at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .store.ensemblefile import is_complete, open_ensemble
+
+    t0 = time.perf_counter()
+    cols = validate.names("columns", columns, list(ENSEMBLE_COLUMNS))
+    if fmt != "parquet":
+        raise EosfastError(f"{path} is an ensemble: its rows export to Parquet (an output "
+                           "ending in .parquet); it is netCDF-4 already (xarray reads it)")
+    if eta is not None:
+        raise InvalidArgument("{eta}: an ensemble has one step size; leave it out", "eta")
+    with open_ensemble(path) as f:
+        n = f["sample"].shape[0]
+        cf = {**ENSEMBLE.coords, **ENSEMBLE_FIELDS}
+        dtypes = {c: np.dtype(cf[c].dtype) for c in cols}
+        keep = ("objective", "dim", "eta", "delta_x", "delta_y", "samples", "seed", "steps",
+                "tol", "escape", "eosfast_version", "created", "complete")
+        meta = {k: (f.attrs[k].item() if isinstance(f.attrs[k], np.generic) else f.attrs[k])
+                for k in keep if k in f.attrs}
+        meta["params"] = read_params(f)
+        schema = pa.schema(
+            [pa.field(c, pa.from_numpy_dtype(dtypes[c]), nullable=False,
+                      metadata={k: str(v) for k, v in cf[c].cf_attrs().items()
+                                if k in ("long_name", "units", "flag_meanings")})
+             for c in cols],
+            metadata={"eosfast": json.dumps(meta, sort_keys=True, default=str)})
+        complete = is_complete(f)
+        need = n * sum(dtypes[c].itemsize for c in cols)
+        total = -(-n // ENSEMBLE_BLOCK)
+        with Output(out, force=force, reads=[path], need=need) as o, \
+                pq.ParquetWriter(o.part, schema, compression=PARQUET_COMPRESSION) as w:
+            for k, a in enumerate(range(0, n, ENSEMBLE_BLOCK)):
+                b = min(n, a + ENSEMBLE_BLOCK)
+                w.write_table(pa.Table.from_arrays(
+                    [np.ascontiguousarray(f[c][a:b], dtypes[c]) for c in cols],
+                    schema=schema))
+                if notify:
+                    notify(k + 1, total, info={"points": b})
+    return Export(o.path, "parquet", n, cols, complete, time.perf_counter() - t0)
 
 
 def _export_refined(path, out: Path, cols: list[str], force: bool, notify, t0: float

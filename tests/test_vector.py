@@ -292,6 +292,22 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, flag):
     assert not list(tmp_path.iterdir())
 
 
+def test_plot_and_export_read_the_file(tmp_path):
+    pytest.importorskip("pyarrow")
+    import pandas as pd
+
+    eosfast.ensemble(30, 0.05, 6000, out=tmp_path / "e.h5")
+    p = _cli("plot", "ensemble", "e.h5", "-o", "e.png", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "e.png").stat().st_size > 10_000
+    p = _cli("export", "e.h5", "-o", "e.parquet", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    df = pd.read_parquet(tmp_path / "e.parquet")
+    assert df.equals(eosfast.read_frame(tmp_path / "e.h5"))
+    p = _cli("plot", "basin", "e.h5", "-o", "b.png", cwd=tmp_path)
+    assert p.returncode == 2 and "ensemble" in p.stderr
+
+
 def test_models_lists_the_vector_family():
     from eosfast.models import describe_models, models_table
 

@@ -14,19 +14,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
-
 from .. import plots
 from ..ensemble import ensemble, in_band
+from ..plots.ensemble import norm_histogram
 from ..status import Status
-from ..vector import norm_band
 
 DIMS = (10, 100, 1000)
 ETAS = (0.01, 0.05)
 SAMPLES = 100_000
-
-#: Histogram bins, in units of eta from 1/eta (the band is (-10/3, 0)).
-EDGES = np.linspace(-3.8, 0.3, 206)
 
 
 def data_thm32(quick: bool = False) -> dict:
@@ -50,32 +45,19 @@ def draw_thm32(data: dict):
     fig = plots.new_figure(4.0 * len(dims), 3.0 * len(etas) + 0.9)
     axes = fig.subplots(len(etas), len(dims), squeeze=False)
     for i, eta in enumerate(etas):
-        lo, hi = norm_band(eta)
         for j, d in enumerate(dims):
             ax = axes[i, j]
             p = data["panels"][(eta, d)]
-            units = (p["norm2"] - 1.0 / eta) / eta
-            ax.axvspan((lo - 1.0 / eta) / eta, 0.0, color="#a1d99b", alpha=0.45, lw=0,
-                       label="Theorem 3.2's band")
-            ax.axvline(-0.25, color="#636363", lw=0.8, ls=":",
-                       label=r"parabola's vertex, $1/\eta - \eta/4$")
-            if units.size:
-                # fixed bins: a narrow spike must stay visible next to a spread
-                ax.hist(units, bins=EDGES, color="#08519c")
-                ax.text(0.03, 0.04, f"final: {units.min():.4f} to {units.max():.4f}",
-                        transform=ax.transAxes, fontsize=7.5)
-            ax.set_xlim(EDGES[0], EDGES[-1])
-            ax.set_yscale("log")
+            norm_histogram(ax, p["norm2"], eta, legend=(i, j) == (0, 0))
             share = p["inside"] / p["converged"] if p["converged"] else float("nan")
             ax.set_title(f"d = {d}, $\\eta$ = {eta:g}: {100 * share:.3f}% in band\n"
                          f"{p['converged']} of {data['samples']} converged; "
                          f"{p['seconds']:.1f} s ({p['iterations'] / p['seconds']:.2g} it/s)",
                          fontsize=8.5)
-            if i == len(etas) - 1:
-                ax.set_xlabel(r"$(|x|^2 + |y|^2 - 1/\eta)\,/\,\eta$ at the end")
-            if j == 0:
-                ax.set_ylabel("samples")
-    axes[0, 0].legend(fontsize=7, loc="upper left")
+            if i < len(etas) - 1:
+                ax.set_xlabel("")
+            if j > 0:
+                ax.set_ylabel("")
     fig.suptitle(r"Theorem 3.2: GD on $\frac{1}{4}(1 - (x^\top y)^2)^2$, $x, y \in R^d$, from "
                  r"$x_0 \sim \delta_x U(S^{d-1})$, $y_0 \sim \delta_y U(S^{d-1})$, "
                  r"$\delta_x\delta_y = 1/2$, $y \leftarrow y(1 + 2/K)$ at step 100 (K = 10)."

@@ -19,7 +19,8 @@ from .base import image_format, new_figure, save
 #: Plot kind -> the file kinds it draws.
 SOURCES = {"basin": ("eosfast.grid", "eosfast.refined"), "concentration": ("eosfast.grid",),
            "bifurcation": ("eosfast.bifurcation",), "trajectory": ("eosfast.trajectory",),
-           "adaptivity": ("eosfast.grid", "eosfast.bifurcation")}
+           "adaptivity": ("eosfast.grid", "eosfast.bifurcation"),
+           "ensemble": ("eosfast.ensemble",)}
 
 
 def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
@@ -38,7 +39,8 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
         ``adaptivity`` (a grid file with several step sizes, using the init
         nearest ``(x0, y0)``, by default one whose runs converge:
         :func:`eosfast.adaptivity.from_grid`; or a bifurcation file recorded
-        with ``observable="sharpness"``).
+        with ``observable="sharpness"``), ``ensemble`` (an ensemble file: the
+        final ``|x|^2 + |y|^2`` of its converged samples against Theorem 3.2's band).
     path : path-like
         The result file (never replaced by the image).
     eta : float, optional
@@ -87,6 +89,22 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
         r = read_grid(path, eta, fields=["status", "sharpness"])
         _refuse_pending(r, path)
         basins.concentration(fig.subplots(), r, eta=None)
+    elif kind == "ensemble":
+        from ..readers import read_ensemble
+        from .ensemble import norm_histogram
+
+        df = read_ensemble(path, ["status", "norm2"])
+        p = df.attrs
+        conv = df["status"].to_numpy() == Status.CONVERGED
+        norm2 = df["norm2"].to_numpy()[conv]
+        lo, hi = 1.0 / p["eta"] - 10.0 / 3.0 * p["eta"], 1.0 / p["eta"]
+        inside = int(np.count_nonzero((norm2 > lo) & (norm2 < hi)))
+        fig = new_figure(7, 4.6)
+        ax = fig.subplots()
+        norm_histogram(ax, norm2, p["eta"])
+        share = f"{100 * inside / conv.sum():.3f}%" if conv.any() else "none converged"
+        ax.set_title(f"d = {p['dim']}, $\\eta$ = {p['eta']:g}: {conv.sum()} of {len(df)} "
+                     f"samples converged; {share} inside the band", fontsize=10)
     elif kind == "bifurcation":
         from ..bifurcation import read_bifurcation
 
