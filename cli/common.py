@@ -70,20 +70,24 @@ def stop_rule_options(command=None, *, steps: int = D.STEPS, tol: float = D.TOL)
     return decorate if command is None else decorate(command)
 
 
+#: ``--threads``, ``--scheduler``, ``--backend``: where the points are computed.
+threads_option = click.option(
+    "--threads", type=int, default=None,
+    help="Threads (default: all cores); split over the N processes of local:N, ignored for "
+         "tcp:// (each worker's --nthreads decides).")
+scheduler_option = click.option(
+    "--scheduler", default=None, metavar="ADDRESS",
+    help="dask scheduler tcp://host:port, or local:N for N local worker processes (extra "
+         "eosfast[dask]); the same results.")
+backend_option = click.option(
+    "--backend", type=click.Choice(D.BACKENDS), default=D.BACKEND, show_default=True,
+    help="cuda: the same kernel on this machine's NVIDIA GPU (extra eosfast[cuda]; "
+         "bit-identical results, see docs/gpu.md).")
+
+
 def compute_options(command):
     """``--threads --scheduler --backend``: where the points are computed."""
-    for opt in reversed([
-        click.option("--threads", type=int, default=None,
-                     help="Threads (default: all cores); split over the N processes of "
-                          "local:N, ignored for tcp:// (each worker's --nthreads decides)."),
-        click.option("--scheduler", default=None, metavar="ADDRESS",
-                     help="dask scheduler tcp://host:port, or local:N for N local worker "
-                          "processes (extra eosfast[dask]); the same results."),
-        click.option("--backend", type=click.Choice(D.BACKENDS), default=D.BACKEND,
-                     show_default=True,
-                     help="cuda: the same kernel on this machine's NVIDIA GPU (extra "
-                          "eosfast[cuda]; bit-identical results, see docs/gpu.md)."),
-    ]):
+    for opt in reversed([threads_option, scheduler_option, backend_option]):
         command = opt(command)
     return command
 

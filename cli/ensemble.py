@@ -13,7 +13,9 @@ from .common import (
     output_options,
     progress_reporter,
     quiet_option,
+    scheduler_option,
     stop_rule_options,
+    threads_option,
 )
 
 
@@ -36,12 +38,13 @@ from .common import (
 @click.option("--no-kick", is_flag=True, help="No perturbation.")
 @stop_rule_options(steps=D.ENSEMBLE_STEPS, tol=D.ENSEMBLE_TOL)
 @output_options("ensemble.h5")
-@click.option("--threads", type=int, default=None,
-              help="Threads (default: all cores).")
+@threads_option
+@scheduler_option
 @insist_option
 @quiet_option
 def ensemble(dim, eta, samples, seed, delta_x, kick, kick_step, no_kick, steps, tol, escape,
-             max_period, period_tol, out, force, resume, threads, insist, quiet):
+             max_period, period_tol, out, force, resume, threads, scheduler, insist,
+             quiet):
     """GD on L(x, y) = 1/4 (1 - (x^T y)^2)^2 over x, y in R^d (the paper's vector case,
     Theorem 3.2) from random x0 ~ delta_x Unif(S^{d-1}), y0 ~ delta_y Unif(S^{d-1}),
     delta_x delta_y = 1/2, with the perturbation y <- y (1 + 2/K) at --kick-step.
@@ -63,6 +66,6 @@ def ensemble(dim, eta, samples, seed, delta_x, kick, kick_step, no_kick, steps, 
                                kick_step=None if no_kick else kick_step, steps=steps, tol=tol,
                                escape=escape, max_period=max_period, period_tol=period_tol,
                                out=out, force=force, resume=resume, threads=threads,
-                               insist=insist, progress=progress)
+                               scheduler=scheduler, insist=insist, progress=progress)
     click.echo(run.summary())
     sys.stdout.flush()

@@ -61,7 +61,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from . import interrupts
@@ -285,6 +285,27 @@ class DaskExecutor:
         """
         results = _run(self.target, self.per_worker, spec, list(todo), chunk, self._session)
         return results if place is None else placed(results, place)
+
+    def tasks(self, fn: Callable, items: Sequence, what: str = "pieces"
+              ) -> Iterator[tuple[int, Any]]:
+        """``(i, fn(items[i]))`` for every item, in completion order, each once.
+
+        For work that is neither tiles nor points (an ensemble's pieces):
+        ``fn`` and the items are pickled to the workers (``fn`` a module-level
+        function or a method of a picklable object); a killed worker's item is
+        computed again, a lost cluster is one line. ``what`` names the items
+        in those messages.
+        """
+        items = list(items)
+        if not items:
+            return iter(())
+        return _stream(self.target, self.per_worker, self._session, what,
+                       lambda client: items, lambda i: (fn, items[i]), _no_warm,
+                       lambda i: f"{what} [{items[i]}]")
+
+
+def _no_warm(client) -> None:
+    return None
 
 
 class _Session:
@@ -538,10 +559,46 @@ def _run(target: Scheduler, threads_per_worker: int, spec: GridSpec, todo: list[
     """
     if not todo:
         return
+
+    def prepare(client: Client) -> list[list[int]]:
+        size = batch_size(len(todo), _total_threads(client), spec.tile[0] * spec.tile[1])
+        return [todo[i:i + size] for i in range(0, len(todo), size)]
+
+    batches: list[list[int]] = []
+
+    def job(b: int) -> tuple:
+        return run_batch, [spec.tile_task(index) for index in batches[b]], chunk
+
+    def warm(client: Client) -> None:
+        if session is not None:
+            session.warm(spec.model_spec)
+        else:
+            _warm_workers(client, spec.model_spec, private=target.is_local)
+
+    for b, results in _stream(target, threads_per_worker, session, "tiles", prepare, job,
+                              warm, lambda b: f"tiles {batches[b]}", batches):
+        for index, (stats, payload) in zip(batches[b], results, strict=True):
+            yield index, stats, payload
+
+
+def _stream(target: Scheduler, threads_per_worker: int, session: _Session | None, what: str,
+            prepare: Callable[[Client], list], job: Callable[[int], tuple],
+            warm: Callable[[Client], None], describe: Callable[[int], str],
+            jobs: list | None = None) -> Iterator[tuple[int, Any]]:
+    """Run jobs on the cluster; yield ``(job number, result)`` as they finish, each once.
+
+    ``prepare(client)`` returns the list of jobs (its length is what counts;
+    when ``jobs`` is given, the list is filled in place so that ``job`` and
+    ``describe`` see it); ``job(b) -> (function, *args)`` is called when job
+    ``b`` is submitted (its arguments are built then, not all at once).
+    Tasks in flight stay under :data:`INFLIGHT_PER_THREAD` per worker thread;
+    a job whose worker died is submitted again (at most :data:`RESUBMITS`
+    times); a lost cluster is one line saying that the finished work is saved.
+    """
     from distributed import KilledWorker, as_completed
 
     client = cluster = None
-    pending: dict = {}  # task key -> (future, batch number)
+    pending: dict = {}  # task key -> (future, job number)
     # Quiet dask in this process while the run lasts: when a scheduler or a
     # worker goes away it logs its reconnection attempts, tracebacks included,
     # which would tear the progress bar and bury the run's own one-line message
@@ -550,26 +607,27 @@ def _run(target: Scheduler, threads_per_worker: int, spec: GridSpec, todo: list[
     try:
         if session is not None:  # the command's cluster: kept open after this run
             client = session.client
-            session.warm(spec.model_spec)
         else:
             with interrupts.allowed():  # no file is touched while the cluster comes up
                 client, cluster = _connect(target, threads_per_worker)
-                _warm_workers(client, spec.model_spec, private=target.is_local)
+        with interrupts.allowed():
+            warm(client)
         threads = _total_threads(client)
-        size = batch_size(len(todo), threads, spec.tile[0] * spec.tile[1])
-        batches = [todo[i:i + size] for i in range(0, len(todo), size)]
+        listed = prepare(client)
+        if jobs is not None:
+            jobs[:] = listed
         # One name per run: keys never collide with an earlier (maybe cancelled)
-        # run of the same grid on a long-lived cluster.
-        name = f"eosfast-tiles-{uuid.uuid4().hex}"
-        attempts = [0] * len(batches)
-        queue = iter(range(len(batches)))
+        # run on a long-lived cluster.
+        name = f"eosfast-{what}-{uuid.uuid4().hex}"
+        attempts = [0] * len(listed)
+        queue = iter(range(len(listed)))
         limit = _InFlight(client, threads)
         done = as_completed(loop=client.loop)
 
         def submit(b: int) -> None:
-            tasks = [spec.tile_task(index) for index in batches[b]]
-            fut = client.submit(run_batch, tasks, chunk, pure=True,
-                                key=(name, b, attempts[b]), retries=TASK_RETRIES)
+            fn, *args = job(b)
+            fut = client.submit(fn, *args, pure=True, key=(name, b, attempts[b]),
+                                retries=TASK_RETRIES)
             pending[fut.key] = (fut, b)
             done.add(fut)
 
@@ -591,11 +649,11 @@ def _run(target: Scheduler, threads_per_worker: int, spec: GridSpec, todo: list[
                 # fetched here, one task at a time, rather than gathered eagerly:
                 # finished results wait on the workers, not in this process
                 with interrupts.allowed():
-                    results = fut.result()
+                    result = fut.result()
             except KilledWorker as exc:
                 if attempts[b] >= RESUBMITS:
-                    raise EosfastError(f"tiles {batches[b]} kept killing dask workers "
-                                       f"({exc}); the finished tiles are saved, rerun with "
+                    raise EosfastError(f"{describe(b)} kept killing dask workers "
+                                       f"({exc}); the finished {what} are saved, rerun with "
                                        "--resume") from None
                 attempts[b] += 1
                 submit(b)
@@ -603,15 +661,14 @@ def _run(target: Scheduler, threads_per_worker: int, spec: GridSpec, todo: list[
             except Exception as exc:
                 if fut.status == "cancelled" or client.status != "running":
                     raise EosfastError(f"lost the dask cluster ({exc or 'task cancelled'}); "
-                                       "the finished tiles are saved, rerun with "
+                                       f"the finished {what} are saved, rerun with "
                                        "--resume") from None
-                raise  # an error in tile_job itself, after TASK_RETRIES: a bug
-            refill()  # before the yields: workers keep busy while the client writes
-            for index, (stats, payload) in zip(batches[b], results, strict=True):
-                yield index, stats, payload
+                raise  # an error in the task itself, after TASK_RETRIES: a bug
+            refill()  # before the yield: workers keep busy while the client writes
+            yield b, result
     finally:
         # Closing the client releases its tasks on the scheduler (a remote
-        # cluster stops computing tiles nobody will read). Every call has a
+        # cluster stops computing work nobody will read). Every call has a
         # timeout, and none is made while the interpreter is exiting: dask's
         # own exit handlers close the cluster then, and its event loop may be
         # gone already (a generator left open by an error is closed that late).

@@ -178,8 +178,8 @@ def ensemble(dim: int = DIM, eta: float = ETA, samples: int = SAMPLES, *, seed: 
              escape: float = defaults.ESCAPE, max_period: int = defaults.MAX_PERIOD,
              period_tol: float = defaults.PERIOD_TOL, rule: StopRule | None = None,
              out: str | os.PathLike | None = None, force: bool = False, resume: bool = False,
-             threads: int | None = None, insist: bool = False,
-             progress: Callable[[int, int], None] | None = None
+             threads: int | None = None, scheduler: str | None = None,
+             insist: bool = False, progress: Callable[[int, int], None] | None = None
              ) -> EnsembleResult | EnsembleRun:
     """GD on ``1/4 (1 - (x^T y)^2)^2`` from random ``x0, y0`` in R^dim, as Theorem 3.2 draws them.
 
@@ -226,7 +226,12 @@ def ensemble(dim: int = DIM, eta: float = ETA, samples: int = SAMPLES, *, seed: 
         Replace an existing ``out``; continue an interrupted run of the same
         parameters (its finished pieces are verified against their checksums).
     threads : int, optional
-        Threads computing pieces (default: all cores).
+        Threads computing pieces (default: all cores; with ``scheduler="local:N"``
+        split over the N processes).
+    scheduler : str, optional
+        ``"tcp://host:port"`` of a dask scheduler, or ``"local:N"`` for a local
+        cluster of N worker processes (needs ``eosfast[dask]``): the pieces
+        are computed there, with the same results.
     insist : bool
         Run even when the estimated memory or file size exceeds what is free.
     progress : callable, optional
@@ -258,6 +263,7 @@ def ensemble(dim: int = DIM, eta: float = ETA, samples: int = SAMPLES, *, seed: 
                               period_tol=period_tol)
     threads = validate.threads("threads", threads)
     path = None if out is None else validate.path("out", out)
+    where = _Where(threads, scheduler)
     need = spec.samples * BYTES_PER_SAMPLE
     # a file run holds the pieces in flight and, to count the outcomes, reads
     # status and norm2 in blocks
@@ -267,17 +273,41 @@ def ensemble(dim: int = DIM, eta: float = ETA, samples: int = SAMPLES, *, seed: 
              what=f"{spec.samples} samples ({{samples}}, {BYTES_PER_SAMPLE} bytes each), which",
              names=("samples",), points=spec.samples).check(path, insist)
     if path is None:
-        return _in_memory(spec, threads, progress)
+        return _in_memory(spec, where, progress)
     with Run(path, force=force, resume=resume, need=need) as run:
-        return _to_file(spec, run, threads, progress)
+        return _to_file(spec, run, where, progress)
 
 
-def _pieces(spec: EnsembleSpec, todo: list[int], threads: int):
+class _Where:
+    """Threads of this process, or a dask cluster (checked now, before any file)."""
+
+    def __init__(self, threads: int, scheduler: str | None):
+        self.threads = threads
+        self.dask = None
+        if scheduler is not None:
+            from .distributed import DaskExecutor
+
+            self.dask = DaskExecutor(scheduler, threads)
+
+
+def _pieces(spec: EnsembleSpec, todo: list[int], where: _Where):
     """``(index, arrays, steps)`` for every piece of ``todo``, in completion order.
 
-    At most ``2 * threads`` pieces are in flight. Closing the generator stops
-    the pool (pieces not started are cancelled).
+    On threads, at most ``2 * threads`` pieces are in flight; on a cluster,
+    :meth:`~eosfast.distributed.DaskExecutor.tasks` bounds them. Closing the
+    generator stops the work (pieces not started are cancelled).
     """
+    if where.dask is not None:
+        gen = where.dask.tasks(spec.compute, todo)
+        try:
+            for i, (arrays, it) in gen:
+                yield todo[i], arrays, it
+        finally:
+            close = getattr(gen, "close", None)
+            if close is not None:
+                close()
+        return
+    threads = where.threads
     if threads <= 1:
         for k in todo:
             arrays, it = spec.compute(k)
@@ -310,7 +340,7 @@ def _prepare() -> None:
     interrupts.checkpoint()
 
 
-def _in_memory(spec: EnsembleSpec, threads: int, progress) -> EnsembleResult:
+def _in_memory(spec: EnsembleSpec, where: _Where, progress) -> EnsembleResult:
     arrays = {n: np.empty(spec.samples, dt) for n, dt in FIELDS.items()}
     _prepare()
     t0 = time.perf_counter()
@@ -318,7 +348,7 @@ def _in_memory(spec: EnsembleSpec, threads: int, progress) -> EnsembleResult:
     total = spec.npieces
     if progress:
         progress(0, total, info={"points": 0, "iterations": 0})
-    gen = _pieces(spec, list(range(total)), threads)
+    gen = _pieces(spec, list(range(total)), where)
     try:
         for k, piece, it in gen:
             a, b = spec.piece_range(k)
@@ -335,7 +365,7 @@ def _in_memory(spec: EnsembleSpec, threads: int, progress) -> EnsembleResult:
                           seconds=time.perf_counter() - t0)
 
 
-def _to_file(spec: EnsembleSpec, run, threads: int, progress) -> EnsembleRun:
+def _to_file(spec: EnsembleSpec, run, where: _Where, progress) -> EnsembleRun:
     from .store import ensemblefile
     from .store.h5 import read_params
     from .store.integrity import recheck_pieces
@@ -369,7 +399,7 @@ def _to_file(spec: EnsembleSpec, run, threads: int, progress) -> EnsembleRun:
     ndone = int(done.sum())
     if progress:
         progress(ndone, total, info={"points": 0, "iterations": 0})
-    gen = _pieces(spec, todo, threads)
+    gen = _pieces(spec, todo, where)
     try:
         for k, arrays, it in gen:
             a, _ = spec.piece_range(k)

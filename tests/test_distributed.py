@@ -167,6 +167,26 @@ def test_refine_on_a_local_cluster_writes_the_threads_file(run_cli, tmp_path):
     assert_same_file(tmp_path / "threads.h5", tmp_path / "local2.h5")
 
 
+def test_ensemble_on_a_local_cluster_writes_the_threads_file(run_cli, tmp_path):
+    """The vector case's pieces run on a cluster too (DaskExecutor.tasks), same file."""
+    args = ["ensemble", "--dim", "40", "--eta", "0.05", "--samples", "20000"]
+    code, _, err = run_cli(*args, "-o", tmp_path / "threads.h5", timeout=300)
+    assert code == 0, err
+    code, stdout, err = run_cli(*args, "--scheduler", "local:2", "-o", tmp_path / "local2.h5",
+                                timeout=300)
+    assert code == 0, err
+    assert len(stdout.strip().splitlines()) == 1 and err == ""
+    assert_same_file(tmp_path / "threads.h5", tmp_path / "local2.h5")
+
+
+def test_ensemble_on_a_tcp_cluster_is_the_threads_ensemble(cluster):
+    c, _ = cluster
+    a = eosfast.ensemble(20, 0.1, 9000, seed=4)
+    b = eosfast.ensemble(20, 0.1, 9000, seed=4, scheduler=c.scheduler_address)
+    for name in ("status", "steps", "norm2", "sharpness", "inner0"):
+        assert np.array_equal(a.arrays[name], b.arrays[name]), name
+
+
 def test_refine_on_a_tcp_cluster_is_the_threads_refinement(cluster):
     c, _ = cluster
     kw = dict(base=33, levels=2, steps=2000, verify=50, x_range=(2.8, 3.6), y_range=(0.1, 0.9))
