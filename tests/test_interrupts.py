@@ -360,6 +360,9 @@ PIECE_RUNS = {
                 "--threads", "1", "-q"], "eosfast.store.refinefile:write_piece|2|kill{}|after"),
     "zoom": (["zoom", "--levels", "2", "--res", "512", "--steps", "2000", "--no-images",
               "--threads", "1", "-q"], "eosfast.store.zoomfile:write_tile|2|kill{}|after"),
+    "ensemble": (["ensemble", "--dim", "30", "--eta", "0.05", "--samples", "20000",
+                  "--threads", "1", "-q"],
+                 "eosfast.store.ensemblefile:write_piece|2|kill{}|after"),
 }
 
 #: Pieces of a few rounds (a level of this small refine is then several pieces).
@@ -369,6 +372,8 @@ SMALL_PIECES = "eosfast.refine.run:PIECE_POINTS=20000;eosfast.refine.run:PIECE_S
 def _saved(command: str, part: Path) -> tuple[int, int]:
     """(whole levels, points or tiles of the next level) a ``.part`` holds."""
     with h5py.File(part, "r") as f:
+        if command == "ensemble":
+            return 0, int(f["resume/piece_done"][()].sum())
         if command == "refine":
             p = f.get("pending")
             pieces = 0 if p is None or "state" not in p else sum(
