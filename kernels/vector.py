@@ -23,8 +23,9 @@ Stopping rule, per sample (the grid's, on the full state): diverged when
 the basis; NaN fails the test too); converged when ``|1 - u^2| < tol``
 (``u^2`` is the product ``P`` of the 4-layer network ``x^T y x^T y``), but
 never before the perturbation; otherwise on at most ``cap`` steps. The
-perturbation ``y <- kick_factor * y`` is applied to the state at step
-``kick_step`` before the step from it is taken (``kick_step < 0``: none).
+perturbation ``y <- kick_factor * y`` makes the state of step ``kick_step``
+(the initial one for 0; ``kick_step < 0``: none): the stopping rule, and the
+step from it, see the perturbed state.
 
 Layout as in the grid kernel (:mod:`.grid`): ``LANES`` samples advance
 together with no branches, a stopped lane frozen by a select, refilled
@@ -94,15 +95,13 @@ def _inside(x1, x2, y1, y2, R2):
 
 @nb.njit(**INLINE)
 def _lane_step(x1, x2, y1, y2, t, eta, kstep, kfac, tol, R2, capf):
-    # the perturbation belongs to step kstep's state; a frozen lane keeps the
-    # state it stopped in (so stepping it again changes nothing)
-    f = kfac if t == kstep else 1.0
-    ky1 = y1 * f
-    ky2 = y2 * f
-    n1, n2, m1, m2, meas = vec_step(x1, x2, ky1, ky2, eta)
-    go = _inside(x1, x2, ky1, ky2, R2) & ((meas >= tol) | (t <= kstep)) & (t < capf)
+    # the state of step kstep is the perturbed one (y scaled as it is reached);
+    # a frozen lane keeps its state, so stepping it again changes nothing
+    n1, n2, m1, m2, meas = vec_step(x1, x2, y1, y2, eta)
+    go = _inside(x1, x2, y1, y2, R2) & ((meas >= tol) | (t < kstep)) & (t < capf)
+    f = kfac if t + 1.0 == kstep else 1.0
     if go:
-        return n1, n2, m1, m2, t + 1.0, True
+        return n1, n2, m1 * f, m2 * f, t + 1.0, True
     return x1, x2, y1, y2, t, False
 
 
@@ -144,7 +143,8 @@ def ensemble_kernel(x1s, x2s, y1s, y2s, eta, kstep, kfac, dim, cap, tol, R, max_
     eta : float
         Step size.
     kstep : int
-        Step whose state is perturbed (``y <- kfac * y``); negative: none.
+        Step whose state is the perturbed one (``y <- kfac * y`` as it is
+        reached; 0: the initial state); negative: none.
     kfac : float
         The perturbation's factor.
     dim : int
@@ -194,10 +194,11 @@ def ensemble_kernel(x1s, x2s, y1s, y2s, eta, kstep, kfac, dim, cap, tol, R, max_
                 inner[i] = uu
                 idx[ln] = -1
             if nxt < n:
+                f0 = kfac if kst == 0.0 else 1.0
                 X1[ln] = x1s[nxt]
                 X2[ln] = x2s[nxt]
-                Y1[ln] = y1s[nxt]
-                Y2[ln] = y2s[nxt]
+                Y1[ln] = y1s[nxt] * f0
+                Y2[ln] = y2s[nxt] * f0
                 T[ln] = 0.0
                 G[ln] = 1.0
                 idx[ln] = nxt

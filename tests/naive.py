@@ -226,3 +226,31 @@ def fletcher32(data: bytes) -> int:
     sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
     sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
     return (sum2 << 16) | sum1
+
+
+def vec_run(x1, x2, y1, y2, eta, cap, tol, R, kick_step=-1, kick_factor=1.0):
+    """The vector case in its plane, plain Python floats, in the kernel's operation order.
+
+    ``(status, steps, x1, x2, y1, y2)`` by the ensemble's rules (docs/vector.md):
+    the state of step ``kick_step`` has ``y`` scaled by ``kick_factor``;
+    diverged (-1) when ``|x| > R`` or ``|y| > R`` (Euclidean, NaN included);
+    converged (1) when ``|1 - u^2| < tol`` from the perturbed state on; 0 at
+    the cap (the kernel then searches a period, which this does not).
+    """
+    if kick_step == 0:
+        y1, y2 = y1 * kick_factor, y2 * kick_factor
+    R2 = R * R
+    for t in range(cap + 1):
+        if not (x1 * x1 + x2 * x2 <= R2 and y1 * y1 + y2 * y2 <= R2):
+            return -1, t, x1, x2, y1, y2
+        u = x1 * y1 + x2 * y2
+        r = 1.0 - u * u
+        if abs(r) < tol and t >= kick_step:
+            return 1, t, x1, x2, y1, y2
+        if t == cap:
+            return 0, t, x1, x2, y1, y2
+        c = (eta * r) * u
+        x1, x2, y1, y2 = x1 + c * y1, x2 + c * y2, y1 + c * x1, y2 + c * x2
+        if t + 1 == kick_step:
+            y1, y2 = y1 * kick_factor, y2 * kick_factor
+    raise AssertionError("unreachable")

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import eosfast
+import naive
 from eosfast import vector as V
 from eosfast.status import Status
 from eosfast.stoprule import StopRule
@@ -100,7 +101,7 @@ def _full_gd(x, y, eta, tol, cap, kick_step, kick_factor):
             y = y * kick_factor
         u = x @ y
         r = 1.0 - u * u
-        if abs(r) < tol and t > kick_step:
+        if abs(r) < tol and t >= kick_step:
             return t, x @ x + y @ y
         c = eta * r * u
         x, y = x + c * y, y + c * x
@@ -126,6 +127,38 @@ def test_gd_stays_in_the_plane_of_x0_y0_and_the_reduction_matches_d_1000():
         assert t < spec.rule.steps
         assert fast["norm2"][i] == pytest.approx(norm2, rel=1e-12, abs=0)
         assert abs(int(fast["steps"][i]) - t) <= max(10, t // 100)
+
+
+def test_the_kernel_is_the_plain_python_reference_bit_for_bit():
+    """tests/naive.py's plane iteration, in plain floats: same outcome, same step, the same
+    final state to the last bit, for random starts and edge inputs (NaN, inf, zero
+    vectors, starts outside the escape radius, a kick at step 0, the cap)."""
+    rng = np.random.default_rng(21)
+    n = 300
+    starts = np.column_stack([rng.uniform(0.05, 4, n), rng.normal(0, 0.3, n),
+                              rng.normal(0, 1, n), rng.normal(0, 1, n)])
+    edge = np.array([[np.nan, 0, 1, 0], [np.inf, 0, 1, 0], [0, 0, 0, 0], [1, 0, 0, 0],
+                     [2e3, 0, 0.1, 0], [1, 0, 1, 0], [3.1, 0.2, 0.3, 0.01],
+                     [990.0, 0, 0.001, 0]])
+    starts = np.vstack([starts, edge])
+    for eta, kick_step, factor, cap in ((0.1, 5, 1.2, 3000), (0.2, 0, 1.5, 400),
+                                        (0.05, -1, 1.0, 50), (0.3, 7, 0.9, 2000)):
+        rule = StopRule(steps=cap, tol=1e-10, escape=1e3)
+        got = V.run_plane(*starts.T, eta, 7, rule, kick_step=None if kick_step < 0 else
+                          kick_step, kick_factor=factor)
+        for i, (a1, a2, b1, b2) in enumerate(starts):
+            st, t, x1, x2, y1, y2 = naive.vec_run(float(a1), float(a2), float(b1), float(b2),
+                                                  eta, cap, 1e-10, 1e3, kick_step, factor)
+            assert got["steps"][i] == t, (i, starts[i])
+            if st == -1:
+                assert got["status"][i] == Status.DIVERGED and np.isnan(got["norm2"][i])
+                continue
+            assert (got["status"][i] == Status.CONVERGED) == (st == 1), (i, starts[i])
+            norm2 = (x1 * x1 + x2 * x2) + (y1 * y1 + y2 * y2)
+            u = x1 * y1 + x2 * y2
+            r = 1.0 - u * u
+            assert got["norm2"][i] == norm2 and got["inner"][i] == u
+            assert got["loss"][i] == 0.25 * r * r
 
 
 def test_d_1_reproduces_zhu4_point_for_point():
