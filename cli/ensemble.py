@@ -9,6 +9,7 @@ import click
 from eosfast import defaults as D
 
 from .common import (
+    backend_option,
     insist_option,
     output_options,
     progress_reporter,
@@ -40,11 +41,12 @@ from .common import (
 @output_options("ensemble.h5")
 @threads_option
 @scheduler_option
+@backend_option
 @insist_option
 @quiet_option
 def ensemble(dim, eta, samples, seed, delta_x, kick, kick_step, no_kick, steps, tol, escape,
-             max_period, period_tol, out, force, resume, threads, scheduler, insist,
-             quiet):
+             max_period, period_tol, out, force, resume, threads, scheduler, backend,
+             insist, quiet):
     """GD on L(x, y) = 1/4 (1 - (x^T y)^2)^2 over x, y in R^d (the paper's vector case,
     Theorem 3.2) from random x0 ~ delta_x Unif(S^{d-1}), y0 ~ delta_y Unif(S^{d-1}),
     delta_x delta_y = 1/2, with the perturbation y <- y (1 + 2/K) at --kick-step.
@@ -66,6 +68,7 @@ def ensemble(dim, eta, samples, seed, delta_x, kick, kick_step, no_kick, steps, 
                                kick_step=None if no_kick else kick_step, steps=steps, tol=tol,
                                escape=escape, max_period=max_period, period_tol=period_tol,
                                out=out, force=force, resume=resume, threads=threads,
-                               scheduler=scheduler, insist=insist, progress=progress)
+                               scheduler=scheduler, backend=backend, insist=insist,
+                               progress=progress)
     click.echo(run.summary())
     sys.stdout.flush()

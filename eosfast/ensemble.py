@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import defaults, interrupts, validate
+from .errors import InvalidArgument
 from .progress import notifier
 from .result import Result, describe_counts, percent
 from .status import Status, outcome_counts
@@ -179,7 +180,8 @@ def ensemble(dim: int = DIM, eta: float = ETA, samples: int = SAMPLES, *, seed: 
              period_tol: float = defaults.PERIOD_TOL, rule: StopRule | None = None,
              out: str | os.PathLike | None = None, force: bool = False, resume: bool = False,
              threads: int | None = None, scheduler: str | None = None,
-             insist: bool = False, progress: Callable[[int, int], None] | None = None
+             backend: str = defaults.BACKEND, insist: bool = False,
+             progress: Callable[[int, int], None] | None = None
              ) -> EnsembleResult | EnsembleRun:
     """GD on ``1/4 (1 - (x^T y)^2)^2`` from random ``x0, y0`` in R^dim, as Theorem 3.2 draws them.
 
@@ -232,6 +234,10 @@ def ensemble(dim: int = DIM, eta: float = ETA, samples: int = SAMPLES, *, seed: 
         ``"tcp://host:port"`` of a dask scheduler, or ``"local:N"`` for a local
         cluster of N worker processes (needs ``eosfast[dask]``): the pieces
         are computed there, with the same results.
+    backend : {"cpu", "cuda"}
+        ``"cuda"`` runs the same per-sample code on this machine's NVIDIA GPU
+        (``eosfast[cuda]``), bit for bit, many pieces a launch; refused in one
+        line, before any file is touched, when it cannot run.
     insist : bool
         Run even when the estimated memory or file size exceeds what is free.
     progress : callable, optional
@@ -263,7 +269,7 @@ def ensemble(dim: int = DIM, eta: float = ETA, samples: int = SAMPLES, *, seed: 
                               period_tol=period_tol)
     threads = validate.threads("threads", threads)
     path = None if out is None else validate.path("out", out)
-    where = _Where(threads, scheduler)
+    where = _Where(threads, scheduler, backend)
     need = spec.samples * BYTES_PER_SAMPLE
     # a file run holds the pieces in flight and, to count the outcomes, reads
     # status and norm2 in blocks
@@ -279,15 +285,48 @@ def ensemble(dim: int = DIM, eta: float = ETA, samples: int = SAMPLES, *, seed: 
 
 
 class _Where:
-    """Threads of this process, or a dask cluster (checked now, before any file)."""
+    """Threads of this process, a dask cluster or a GPU (checked now, before any file)."""
 
-    def __init__(self, threads: int, scheduler: str | None):
+    def __init__(self, threads: int, scheduler: str | None, backend: str):
         self.threads = threads
         self.dask = None
+        self.cuda = validate.choice("backend", backend, defaults.BACKENDS) == "cuda"
+        if self.cuda:
+            if scheduler is not None:
+                raise InvalidArgument("{backend} cuda runs on this machine's GPU; it cannot "
+                                      "be combined with {scheduler}", "backend", "scheduler")
+            from .kernels.cuda import missing
+
+            why = missing()
+            if why:
+                raise InvalidArgument(f"{{backend}} cuda: {why}", "backend")
         if scheduler is not None:
             from .distributed import DaskExecutor
 
             self.dask = DaskExecutor(scheduler, threads)
+
+
+#: Pieces a GPU launch takes at once (about 4 million samples).
+CUDA_PIECES = max(1, defaults.CUDA_BATCH_POINTS // PIECE)
+
+
+def _cuda_pieces(spec: EnsembleSpec, todo: list[int], per_launch: int = CUDA_PIECES):
+    """``(index, arrays, steps)`` for every piece of ``todo``, ``per_launch`` pieces a launch."""
+    from .vector import run_plane
+
+    for g in range(0, len(todo), per_launch):
+        group = todo[g:g + per_launch]
+        starts = [spec.starts(k) for k in group]
+        joined = [np.concatenate(parts) for parts in zip(*starts, strict=True)]
+        out = run_plane(*joined, spec.eta, spec.dim, spec.rule, kick_step=spec.kick_step,
+                        kick_factor=spec.kick_factor, backend="cuda")
+        a = 0
+        for k, (x1, _, y1, _) in zip(group, starts, strict=True):
+            b = a + x1.size
+            arrays = {name: v[a:b] for name, v in out.items()}
+            arrays["inner0"] = spec.delta_x * y1
+            yield k, arrays, int(arrays["steps"].sum(dtype=np.int64))
+            a = b
 
 
 def _pieces(spec: EnsembleSpec, todo: list[int], where: _Where):
@@ -297,6 +336,9 @@ def _pieces(spec: EnsembleSpec, todo: list[int], where: _Where):
     :meth:`~eosfast.distributed.DaskExecutor.tasks` bounds them. Closing the
     generator stops the work (pieces not started are cancelled).
     """
+    if where.cuda:
+        yield from _cuda_pieces(spec, todo)
+        return
     if where.dask is not None:
         gen = where.dask.tasks(spec.compute, todo)
         try:
@@ -330,19 +372,19 @@ def _pieces(spec: EnsembleSpec, todo: list[int], where: _Where):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _prepare() -> None:
+def _prepare(where: _Where) -> None:
     """Compile (or load) the kernel before the clock starts; a signal meanwhile stops here."""
-    from .kernels.vector import ensemble_kernel  # noqa: F401  (compiled on import: cache)
     from .vector import run_plane
 
     one = np.ones(1)
-    run_plane(one, 0 * one, one, 0 * one, 0.1, 2, StopRule(steps=1))
+    run_plane(one, 0 * one, one, 0 * one, 0.1, 2, StopRule(steps=1),
+              backend="cuda" if where.cuda else "cpu")
     interrupts.checkpoint()
 
 
 def _in_memory(spec: EnsembleSpec, where: _Where, progress) -> EnsembleResult:
     arrays = {n: np.empty(spec.samples, dt) for n, dt in FIELDS.items()}
-    _prepare()
+    _prepare(where)
     t0 = time.perf_counter()
     iterations = points = done = 0
     total = spec.npieces
@@ -393,7 +435,7 @@ def _to_file(spec: EnsembleSpec, run, where: _Where, progress) -> EnsembleRun:
         recheck_pieces(f)
     done = ensemblefile.done_pieces(f)
     todo = [int(k) for k in np.flatnonzero(~done)]
-    _prepare()
+    _prepare(where)
     t0 = time.perf_counter()
     iterations = points = 0
     ndone = int(done.sum())

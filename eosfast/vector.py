@@ -215,14 +215,17 @@ class EnsembleSpec:
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(index,)))
         return draw_cosines(self.dim, b - a, rng)
 
-    def compute(self, index: int) -> tuple[dict[str, np.ndarray], int]:
-        """Piece ``index``'s result arrays (:data:`FIELDS` order) and its GD steps."""
+    def starts(self, index: int) -> tuple[np.ndarray, ...]:
+        """Piece ``index``'s initial plane states ``(x1, x2, y1, y2)``, float64, shape (b - a,)."""
         c = self.cosines(index)
         n = c.size
-        x1 = np.full(n, self.delta_x)
-        y1 = self.delta_y * c
         y2 = self.delta_y * np.sqrt(np.maximum(1.0 - c * c, 0.0))
-        out = run_plane(x1, np.zeros(n), y1, y2, self.eta, self.dim, self.rule,
+        return np.full(n, self.delta_x), np.zeros(n), self.delta_y * c, y2
+
+    def compute(self, index: int) -> tuple[dict[str, np.ndarray], int]:
+        """Piece ``index``'s result arrays (:data:`FIELDS` order) and its GD steps."""
+        x1, x2, y1, y2 = self.starts(index)
+        out = run_plane(x1, x2, y1, y2, self.eta, self.dim, self.rule,
                         kick_step=self.kick_step, kick_factor=self.kick_factor)
         out["inner0"] = self.delta_x * y1
         return out, int(out["steps"].sum(dtype=np.int64))
@@ -283,23 +286,30 @@ FIELDS: Mapping[str, np.dtype] = {
 
 def run_plane(x1: np.ndarray, x2: np.ndarray, y1: np.ndarray, y2: np.ndarray, eta: float,
               dim: int, rule: StopRule | None = None, *, kick_step: int | None = None,
-              kick_factor: float = 1.0) -> dict[str, np.ndarray]:
+              kick_factor: float = 1.0, backend: str = "cpu") -> dict[str, np.ndarray]:
     """GD from plane states (float64 arrays of one shape (n,)); the result arrays.
 
     Returns ``status`` (int8), ``steps`` (int32), ``period`` (int16) and
     ``norm2`` (``|x|^2 + |y|^2``), ``sharpness``, ``loss``, ``inner``
     (``x^T y``), float64, at the final state (NaN if diverged).
+    ``backend="cuda"`` runs the same per-sample code on this machine's GPU
+    (:mod:`eosfast.kernels.cuda_vector`), bit for bit.
     """
-    from .kernels.vector import ensemble_kernel
-
     rule = rule or StopRule()
     arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (x1, x2, y1, y2)]
     n = arrays[0].size
     out = {name: np.empty(n, dt) for name, dt in FIELDS.items() if name != "inner0"}
-    ensemble_kernel(*arrays, float(eta), -1 if kick_step is None else int(kick_step),
-                    float(kick_factor), int(dim), rule.steps, rule.tol, rule.escape,
-                    rule.max_period, rule.period_tol, out["status"], out["steps"],
-                    out["period"], out["sharpness"], out["loss"], out["norm2"], out["inner"])
+    args = (float(eta), -1 if kick_step is None else int(kick_step), float(kick_factor),
+            int(dim), rule.steps, rule.tol, rule.escape, rule.max_period, rule.period_tol)
+    if backend == "cuda":
+        from .kernels.cuda_vector import run
+
+        run(*arrays, *args, out)
+        return out
+    from .kernels.vector import ensemble_kernel
+
+    ensemble_kernel(*arrays, *args, out["status"], out["steps"], out["period"],
+                    out["sharpness"], out["loss"], out["norm2"], out["inner"])
     return out
 
 

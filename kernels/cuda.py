@@ -49,9 +49,13 @@ from .build import bind
 from .config import CUDA_BLOCK, CUDA_GRAB, CUDA_JIT, CUDA_KERNEL, INLINE, NVVM, STEPS_PER_CHECK
 from .grid import classify_template
 
-#: Name of the CUDA grid kernel; an NVVM compilation whose IR contains it is an
-#: eosfast kernel and gets the options of :data:`~.config.NVVM`.
+#: Name of the CUDA grid kernel; an NVVM compilation whose IR contains it (or
+#: another name of :data:`MARKERS`) is an eosfast kernel and gets the options of
+#: :data:`~.config.NVVM`.
 MARKER = "eosfast_cuda_grid"
+
+#: Every eosfast CUDA kernel's name (:mod:`.cuda_vector` has the ensemble's).
+MARKERS = (MARKER, "eosfast_cuda_ensemble")
 
 _patch_lock = threading.Lock()
 
@@ -129,7 +133,7 @@ def _compile_without_contraction() -> None:
 
     Wraps ``numba.cuda.cudadrv.nvvm.compile_ir``, the one function through
     which numba-cuda turns a kernel's LLVM IR into PTX (or LTO-IR), once per
-    process. Modules that do not contain :data:`MARKER` pass through as they
+    process. Modules that contain none of :data:`MARKERS` pass through as they
     were. Idempotent and thread-safe.
     """
     from numba.cuda.cudadrv import nvvm
@@ -141,8 +145,9 @@ def _compile_without_contraction() -> None:
 
         def compile_ir(llvmir, **options):
             irs = [llvmir] if isinstance(llvmir, str | bytes) else llvmir
-            if any(MARKER in (ir if isinstance(ir, str) else ir.decode("utf-8", "replace"))
-                   for ir in irs) and not getattr(_contract, "on", False):
+            texts = [ir if isinstance(ir, str) else ir.decode("utf-8", "replace") for ir in irs]
+            if any(m in text for m in MARKERS for text in texts) \
+                    and not getattr(_contract, "on", False):
                 options.update(NVVM)
                 compile_ir.applied += 1
             return original(llvmir, **options)

@@ -129,6 +129,27 @@ rule = StopRule(steps=100)
 pts = CudaExecutor(threads=2, batch_points=16).points(ModelSpec("zhu4"), x, y, e, rule)
 ref = compute_points("zhu4", x, y, e, rule)
 report["points"] = {n: differ(ref[n], pts[n]) for n in GRID_DTYPES}
+
+# the vector case's kernel (eosfast ensemble --backend cuda): starts with every
+# outcome, edge inputs, a kick at step 0, 5 or none; and a small ensemble
+from eosfast import vector as V
+starts = np.column_stack([rng.uniform(0.05, 4, 12), rng.normal(0, 0.3, 12),
+                          rng.normal(0, 1, 12), rng.normal(0, 1, 12)])
+edge = np.array([[np.nan, 0, 1, 0], [np.inf, 0, 1, 0], [0, 0, 0, 0], [2e3, 0, 0.1, 0],
+                 [1, 0, 1, 0], [990.0, 0, 0.001, 0]])
+starts = np.vstack([starts, edge])
+vec = {"differ": {}, "status": set()}
+for kick in (None, 0, 5):
+    r = StopRule(steps=150, tol=1e-10)
+    c = V.run_plane(*starts.T, 0.2, 7, r, kick_step=kick, kick_factor=1.3)
+    g = V.run_plane(*starts.T, 0.2, 7, r, kick_step=kick, kick_factor=1.3, backend="cuda")
+    vec["differ"][str(kick)] = {n: differ(c[n], g[n]) for n in c}
+    vec["status"] |= set(c["status"].tolist())
+vec["status"] = sorted(vec["status"])
+a = eosfast.ensemble(10, 0.2, 8, seed=2, steps=120)
+b = eosfast.ensemble(10, 0.2, 8, seed=2, steps=120, backend="cuda")
+vec["ensemble"] = {n: differ(a.arrays[n], b.arrays[n]) for n in V.FIELDS}
+report["vector"] = vec
 print("REPORT", json.dumps(report))
 """
 
@@ -204,6 +225,9 @@ for name in ("zhu4", "deg3", "deg2", "deg6"):
     m = get_model(name)
     ptx = grid_ptx(m.maps, m.kernels.key)
     report[name] = {"unsafe": unsafe_instructions(ptx), "ops": ops(ptx)}
+from eosfast.kernels.cuda_vector import ensemble_ptx
+vec = ensemble_ptx()
+report["ensemble"] = {"unsafe": unsafe_instructions(vec), "ops": ops(vec)}
 m = get_model("zhu4")
 control = grid_ptx(m.maps, m.kernels.key, contract=True)
 report["control"] = {"unsafe": unsafe_instructions(control), "ops": ops(control)}
@@ -228,6 +252,21 @@ def test_kernel_ptx_has_no_fused_multiply_add(ptx, model):
     # every float64 add, subtract and multiply rounds on its own
     assert {"add.rn.f64", "sub.rn.f64", "mul.rn.f64"} <= set(r["ops"])
     assert not [op for op in r["ops"] if op.startswith(("fma", "mad"))]
+
+
+def test_ensemble_kernel_ptx_has_no_fused_multiply_add(ptx):
+    r = ptx["ensemble"]
+    assert r["unsafe"] == []
+    assert {"add.rn.f64", "mul.rn.f64", "sqrt.rn.f64"} <= set(r["ops"])
+    assert not [op for op in r["ops"] if op.startswith(("fma", "mad"))]
+
+
+def test_simulated_ensemble_kernel_is_the_cpus_bit_for_bit(simulated):
+    v = simulated["vector"]
+    for kick, differ in v["differ"].items():
+        assert not any(differ.values()), (kick, differ)
+    assert v["status"] == [-1, 0, 1, 2]  # every outcome was compared
+    assert not any(v["ensemble"].values()), v["ensemble"]
 
 
 def test_nvvm_defaults_would_fuse(ptx):
@@ -279,6 +318,22 @@ def test_cli_backend_cuda_without_a_gpu_is_one_line(run_cli, tmp_path):
     assert line.startswith("eosfast: error: --backend cuda: ")
     assert any(what in line for what in ("numba-cuda", "driver", "device", "libNVVM")), line
     assert sorted(os.listdir(tmp_path)) == []  # nothing written, not even a lock
+
+
+def test_cli_ensemble_backend_cuda_without_a_gpu_is_one_line(run_cli, tmp_path):
+    """The ensemble takes --backend too: on a GPU the CPU's file, else one line."""
+    args = ["ensemble", "--dim", "20", "--samples", "5000"]
+    rc, stdout, err = run_cli(*args, "--backend", "cuda", "-o", tmp_path / "e.h5",
+                              cwd=tmp_path)
+    if rc == 0:
+        assert run_cli(*args, "-o", tmp_path / "cpu.h5")[0] == 0
+        assert eosfast.read_frame(tmp_path / "e.h5").equals(
+            eosfast.read_frame(tmp_path / "cpu.h5"))
+        return
+    assert rc == 2
+    line = _one_error_line(err)
+    assert line.startswith("eosfast: error: --backend cuda: "), line
+    assert sorted(os.listdir(tmp_path)) == []
 
 
 def test_cli_backend_cuda_without_numba_cuda(tmp_path):
