@@ -90,20 +90,19 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
         _refuse_pending(r, path)
         basins.concentration(fig.subplots(), r, eta=None)
     elif kind == "ensemble":
+        from ..ensemble import in_band
         from ..readers import read_ensemble
         from .ensemble import norm_histogram
 
         df = read_ensemble(path, ["status", "norm2"])
         p = df.attrs
-        conv = df["status"].to_numpy() == Status.CONVERGED
-        norm2 = df["norm2"].to_numpy()[conv]
-        lo, hi = 1.0 / p["eta"] - 10.0 / 3.0 * p["eta"], 1.0 / p["eta"]
-        inside = int(np.count_nonzero((norm2 > lo) & (norm2 < hi)))
+        status, norm2 = df["status"].to_numpy(), df["norm2"].to_numpy()
+        conv, inside = in_band(status, norm2, p["eta"])
         fig = new_figure(7, 4.6)
         ax = fig.subplots()
-        norm_histogram(ax, norm2, p["eta"])
-        share = f"{100 * inside / conv.sum():.3f}%" if conv.any() else "none converged"
-        ax.set_title(f"d = {p['dim']}, $\\eta$ = {p['eta']:g}: {conv.sum()} of {len(df)} "
+        norm_histogram(ax, norm2[status == Status.CONVERGED], p["eta"])
+        share = f"{100 * inside / conv:.3f}%" if conv else "none converged"
+        ax.set_title(f"d = {p['dim']}, $\\eta$ = {p['eta']:g}: {conv} of {len(df)} "
                      f"samples converged; {share} inside the band", fontsize=10)
     elif kind == "bifurcation":
         from ..bifurcation import read_bifurcation
