@@ -109,8 +109,9 @@ ACTIVATIONS = ("relu", "elu")
 
 #: ``eosfast ensemble``: d, the step size, the number of samples, the seed, the
 #: theorem's K (perturbation y <- y (1 + 2/K)) and the step it is applied at.
-#: eta = 0.1 converges in about 2000 steps at the default tolerance; eta = 0.01
-#: needs about 5e5 (the contraction near the EoS minimum is 1 - eta^2 per two steps).
+#: eta = 0.1 converges in about 1300 steps a sample at the default tolerance; eta =
+#: 0.01 needs about 3e5 (the contraction near the EoS minimum is 1 - eta^2 per two
+#: steps); measured by benchmarks/bench_ensemble.py and the thm32 figure.
 ENSEMBLE_DIM = 100
 ENSEMBLE_ETA = 0.1
 ENSEMBLE_SAMPLES = 100_000

@@ -297,11 +297,10 @@ class DaskExecutor:
         in those messages.
         """
         items = list(items)
-        if not items:
-            return iter(())
-        return _stream(self.target, self.per_worker, self._session, what,
-                       lambda client: items, lambda i: (fn, items[i]), _no_warm,
-                       lambda i: f"{what} [{items[i]}]")
+        if items:
+            yield from _stream(self.target, self.per_worker, self._session, what,
+                               lambda client: items, lambda i: (fn, items[i]), _no_warm,
+                               lambda i: f"{what} [{items[i]}]")
 
 
 def _no_warm(client) -> None:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from . import defaults, interrupts, validate
-from .errors import InvalidArgument
 from .progress import notifier
 from .result import Result, describe_counts, percent
 from .status import Status, outcome_counts
@@ -285,25 +282,15 @@ def ensemble(dim: int = DIM, eta: float = ETA, samples: int = SAMPLES, *, seed: 
 
 
 class _Where:
-    """Threads of this process, a dask cluster or a GPU (checked now, before any file)."""
+    """Where the pieces run: an executor's ``tasks`` (threads, a dask cluster), or the
+    GPU (:mod:`eosfast.kernels.cuda_vector`). Checked now, before any file."""
 
     def __init__(self, threads: int, scheduler: str | None, backend: str):
-        self.threads = threads
-        self.dask = None
-        self.cuda = validate.choice("backend", backend, defaults.BACKENDS) == "cuda"
-        if self.cuda:
-            if scheduler is not None:
-                raise InvalidArgument("{backend} cuda runs on this machine's GPU; it cannot "
-                                      "be combined with {scheduler}", "backend", "scheduler")
-            from .kernels.cuda import missing
+        from .executors import CudaExecutor, make_executor
 
-            why = missing()
-            if why:
-                raise InvalidArgument(f"{{backend}} cuda: {why}", "backend")
-        if scheduler is not None:
-            from .distributed import DaskExecutor
-
-            self.dask = DaskExecutor(scheduler, threads)
+        # the grid's executors check the combination and what a GPU run lacks
+        self.executor = make_executor(scheduler, threads, backend)
+        self.cuda = isinstance(self.executor, CudaExecutor)
 
 
 #: Pieces a GPU launch takes at once (about 4 million samples).
@@ -332,44 +319,19 @@ def _cuda_pieces(spec: EnsembleSpec, todo: list[int], per_launch: int = CUDA_PIE
 def _pieces(spec: EnsembleSpec, todo: list[int], where: _Where):
     """``(index, arrays, steps)`` for every piece of ``todo``, in completion order.
 
-    On threads, at most ``2 * threads`` pieces are in flight; on a cluster,
-    :meth:`~eosfast.distributed.DaskExecutor.tasks` bounds them. Closing the
-    generator stops the work (pieces not started are cancelled).
+    The executor's ``tasks`` bound the pieces in flight (threads: ``2 *
+    threads``); closing the generator stops the work (pieces not started are
+    cancelled).
     """
     if where.cuda:
         yield from _cuda_pieces(spec, todo)
         return
-    if where.dask is not None:
-        gen = where.dask.tasks(spec.compute, todo)
-        try:
-            for i, (arrays, it) in gen:
-                yield todo[i], arrays, it
-        finally:
-            close = getattr(gen, "close", None)
-            if close is not None:
-                close()
-        return
-    threads = where.threads
-    if threads <= 1:
-        for k in todo:
-            arrays, it = spec.compute(k)
-            yield k, arrays, it
-        return
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="eosfast")
-    queue = deque(todo)
-    pending: dict = {}
+    gen = where.executor.tasks(spec.compute, todo)
     try:
-        while queue or pending:
-            while queue and len(pending) < 2 * threads:
-                k = queue.popleft()
-                pending[pool.submit(spec.compute, k)] = k
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                k = pending.pop(fut)
-                arrays, it = fut.result()
-                yield k, arrays, it
+        for i, (arrays, it) in gen:
+            yield todo[i], arrays, it
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        gen.close()
 
 
 def _prepare(where: _Where) -> None:

@@ -15,18 +15,19 @@ where it was computed.
 
 An executor also computes arbitrary points, ``points(model, x0, y0, eta,
 rule)``, for the commands whose work is not a rectangle of tiles (refine's
-lattice points). Used as a context manager (``with executor:``), it keeps
-what it sets up (a dask cluster) for every call inside; without one, each
-call sets up and tears down its own.
+lattice points); threads and dask run any picklable work too,
+``tasks(fn, items)`` (an ensemble's pieces). Used as a context manager
+(``with executor:``), it keeps what it sets up (a dask cluster) for every
+call inside; without one, each call sets up and tears down its own.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -110,14 +111,40 @@ class ThreadExecutor:
 
     def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None,
             place: Place | None = None) -> Iterator[tuple[int, TileStats, tuple]]:
+        def call(index: int) -> tuple:
+            if place is None:
+                return tile_job, spec.tile_task(index), chunk
+            return _job_and_place, spec.tile_task(index), chunk, place, index
+
+        gen = self._bounded(call, todo)
+        try:
+            for index, result in gen:
+                yield (index, *result)
+        finally:
+            gen.close()
+
+    def tasks(self, fn: Callable, items: Sequence, what: str = "pieces"
+              ) -> Iterator[tuple[int, Any]]:
+        """``(i, fn(items[i]))`` for every item, in completion order, each once.
+
+        For work that is neither tiles nor points (an ensemble's pieces), with
+        the tiles' bound on work in flight; ``what`` is for the dask
+        executor's messages (:meth:`eosfast.distributed.DaskExecutor.tasks`).
+        """
+        items = list(items)
+        yield from self._bounded(lambda i: (fn, items[i]), range(len(items)))
+
+    def _bounded(self, call: Callable[[int], tuple], todo: Iterable[int]
+                 ) -> Iterator[tuple[int, Any]]:
+        """``(index, fn(*args))`` with ``(fn, *args) = call(index)`` for every index of
+        ``todo``, on a pool, at most ``2 * threads`` in flight."""
         pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="eosfast")
         pending: dict = {}
         queue = iter(todo)
 
         def submit(index: int):
-            if place is None:
-                return pool.submit(tile_job, spec.tile_task(index), chunk)
-            return pool.submit(_job_and_place, spec.tile_task(index), chunk, place, index)
+            fn, *args = call(index)
+            return pool.submit(fn, *args)
 
         try:
             for index in queue:
@@ -127,13 +154,13 @@ class ThreadExecutor:
             while pending:
                 with interrupts.allowed():  # waiting touches no file: a signal may stop it
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                # in the order submitted: with one thread, tiles come out in order
+                # in the order submitted: with one thread, results come out in order
                 for fut in sorted(done, key=pending.__getitem__):
                     index = pending.pop(fut)
                     for nxt in queue:
                         pending[submit(nxt)] = nxt
                         break
-                    yield (index, *fut.result())
+                    yield index, fut.result()
         finally:
             for fut in pending:
                 fut.cancel()

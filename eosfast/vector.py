@@ -33,6 +33,7 @@ import numpy as np
 from . import defaults, validate
 from .errors import InvalidArgument
 from .stoprule import StopRule
+from .store.layouts import ENSEMBLE_FIELDS
 
 #: The objective, as files and ``eosfast models`` print it.
 OBJECTIVE = "1/4 (1 - (x^T y)^2)^2"
@@ -276,12 +277,8 @@ def make_ensemble_spec(dim: int = DIM, eta: float = ETA, samples: int = SAMPLES,
                         delta_y=0.5 / delta_x, k=k, kick_step=kick_step, rule=rule)
 
 
-#: Per-sample result arrays, in file order, with their dtypes.
-FIELDS: Mapping[str, np.dtype] = {
-    "inner0": np.dtype(np.float64), "status": np.dtype(np.int8),
-    "steps": np.dtype(np.int32), "period": np.dtype(np.int16),
-    "norm2": np.dtype(np.float64), "sharpness": np.dtype(np.float64),
-    "loss": np.dtype(np.float64), "inner": np.dtype(np.float64)}
+#: Per-sample result arrays, in file order, with their dtypes (the file's layout).
+FIELDS: Mapping[str, np.dtype] = {name: np.dtype(v.dtype) for name, v in ENSEMBLE_FIELDS.items()}
 
 
 def run_plane(x1: np.ndarray, x2: np.ndarray, y1: np.ndarray, y2: np.ndarray, eta: float,

@@ -223,6 +223,16 @@ def test_theorem_3_2_the_final_norms_land_in_the_band(d, eta):
     assert np.all(np.abs(np.abs(r.inner[conv]) - 1) < 1e-8)
 
 
+@pytest.mark.parametrize("d, eta", [(10, 0.05), (100, 0.02)])
+def test_the_band_holds_without_the_perturbation_too(d, eta):
+    """docs/vector.md: with the default delta_x, the band does not need the kick."""
+    r = eosfast.ensemble(d, eta, 4096, seed=5, kick_step=None)
+    conv = r.status == Status.CONVERGED
+    assert conv.mean() > 0.99
+    lo, hi = 1 / eta - 10 / 3 * eta, 1 / eta
+    assert np.mean((r.norm2[conv] > lo) & (r.norm2[conv] < hi)) > 0.99
+
+
 def test_no_sample_converges_above_eta_one_half():
     """Every minimum has sharpness 2 (|x|^2 + |y|^2) >= 4 |x^T y| = 4: none is stable
     for eta > 1/2."""
