@@ -42,11 +42,11 @@ for name in ("trajectory", "jacobian", "pointwise", "bifurcation"):
     getattr(k, name)
 import numpy as np
 xs = np.empty(3); ys = np.empty(3); ls = np.empty(3); sh = np.empty(3)
-k.trajectory(0.5, 0.5, 0.1, 1e3, xs, ys, ls, sh)
+k.trajectory(0.5, 0.5, 0.1, 0.1, 0.0, 1e3, xs, ys, ls, sh)
 J = np.empty((3, 2, 2)); k.jacobian(xs, ys, 0.1, J)
 out = np.empty(3); k.pointwise(xs, ys, 0, out)
 orb = np.empty((1, 4)); per = np.empty(1, np.int16); ly = np.empty(1)
-k.bifurcation(0.5, 0.5, np.array([0.1]), 2, 1e-12, 1e3, 1, 1e-8, 2, orb, per, ly)
+e = np.array([0.1]); k.bifurcation(0.5, 0.5, e, e, 0.0, 2, 1e-12, 1e3, 1, 1e-8, 2, orb, per, ly)
 t3 = time.perf_counter()
 misses = sum(len(getattr(k, n).stats.cache_misses) for n in
              ("grid", "trajectory", "jacobian", "pointwise", "bifurcation"))

@@ -6,7 +6,7 @@ import click
 
 from eosfast import defaults as D
 
-from .common import TOL_HELP, model_options, progress_reporter, quiet_option
+from .common import TOL_HELP, model_options, optimizer_options, progress_reporter, quiet_option
 
 OBSERVABLES = D.OBSERVABLES
 
@@ -34,13 +34,15 @@ OBSERVABLES = D.OBSERVABLES
               help="Relative tolerance of the period test.")
 @click.option("--max-period", type=int, default=D.BIFURCATION_MAX_PERIOD, show_default=True,
               help="Largest period searched.")
+@optimizer_options
 @click.option("-o", "--out", default="bifurcation.h5", show_default=True,
               help="Output HDF5 file.")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option("--threads", type=int, default=None, help="Threads (default: all cores).")
 @quiet_option
 def bifurcation(model, model_params, x0, y0, eta_range, eta_res, burn, record, observable, tol,
-                escape, period_tol, max_period, out, force, threads, quiet):
+                escape, period_tol, max_period, optimizer, beta, eta_x, eta_y, out, force,
+                threads, quiet):
     """For each eta: B steps of burn-in, then R recorded steps of the observable.
 
     HDF5: coordinates eta and sample; orbit (eta, sample); period (eta): 1
@@ -54,5 +56,6 @@ def bifurcation(model, model_params, x0, y0, eta_range, eta_res, burn, record, o
                                 observable=observable, tol=tol, escape=escape,
                                 period_tol=period_tol, max_period=max_period, out=out,
                                 force=force, threads=threads, progress=progress,
-                                model_params=model_params or None)
+                                model_params=model_params or None, optimizer=optimizer,
+                                beta=beta, eta_x=eta_x, eta_y=eta_y)
     click.echo(f"{out}: {r.summary()}")

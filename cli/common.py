@@ -70,6 +70,27 @@ def stop_rule_options(command=None, *, steps: int = D.STEPS, tol: float = D.TOL)
     return decorate if command is None else decorate(command)
 
 
+def optimizer_options(command):
+    """``--optimizer --beta --eta-x --eta-y``: how the points move (an Optimizer)."""
+    from eosfast.optimizer import METHODS
+
+    for opt in reversed([
+        click.option("--optimizer", type=click.Choice(METHODS), default="gd",
+                     show_default=True,
+                     help="gd, momentum (heavy-ball: w' = w - eta grad L + beta (w - w_prev)) "
+                          "or nesterov (the gradient at w + beta (w - w_prev)); from rest. "
+                          "See docs/optimizers.md."),
+        click.option("--beta", type=float, default=None,
+                     help="Momentum, in [0, 1) (needed by momentum and nesterov)."),
+        click.option("--eta-x", type=float, default=None,
+                     help="Step size of the layers carrying x (default: --eta)."),
+        click.option("--eta-y", type=float, default=None,
+                     help="Step size of the layers carrying y (default: --eta)."),
+    ]):
+        command = opt(command)
+    return command
+
+
 #: ``--threads``, ``--scheduler``, ``--backend``: where the points are computed.
 threads_option = click.option(
     "--threads", type=int, default=None,

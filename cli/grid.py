@@ -11,6 +11,7 @@ from eosfast import defaults as D
 from .common import (
     compute_options,
     model_options,
+    optimizer_options,
     output_options,
     progress_reporter,
     quiet_option,
@@ -33,6 +34,7 @@ from .common import (
               help="Step sizes linspace(LO, HI, --eta-res).")
 @click.option("--eta-res", type=int, default=None, help="Number of step sizes in --eta-range.")
 @stop_rule_options
+@optimizer_options
 @output_options("grid.h5")
 @click.option("--tile", type=int, default=None, help="Tile edge in points (default 256).")
 @click.option("--no-symmetry", is_flag=True,
@@ -41,8 +43,8 @@ from .common import (
 @compute_options
 @quiet_option
 def grid(model, model_params, res, res_x, res_y, x_range, y_range, eta, eta_range, eta_res,
-         steps, tol, escape, max_period, period_tol, out, force, resume, tile, no_symmetry,
-         threads, scheduler, backend, quiet):
+         steps, tol, escape, max_period, period_tol, optimizer, beta, eta_x, eta_y, out, force,
+         resume, tile, no_symmetry, threads, scheduler, backend, quiet):
     """Iterate GD from every point of a grid of (x0, y0) and step sizes eta.
 
     Writes an HDF5 file with status, steps, period, sharpness, loss, x, y over
@@ -61,6 +63,7 @@ def grid(model, model_params, res, res_x, res_y, x_range, y_range, eta, eta_rang
                            max_period=max_period, period_tol=period_tol, out=out,
                            force=force, resume=resume, threads=threads, tile=tile,
                            scheduler=scheduler, symmetry=not no_symmetry, backend=backend,
-                           progress=progress)
+                           progress=progress, optimizer=optimizer, beta=beta, eta_x=eta_x,
+                           eta_y=eta_y)
     click.echo(run.summary())
     sys.stdout.flush()

@@ -12,6 +12,7 @@ from .common import (
     compute_options,
     insist_option,
     model_options,
+    optimizer_options,
     output_options,
     progress_reporter,
     quiet_option,
@@ -33,6 +34,7 @@ from .common import (
 @click.option("--eta", type=float, default=D.ETA, show_default=True,
               help="The step size (one per refined file).")
 @stop_rule_options
+@optimizer_options
 @click.option("--halo", type=int, default=D.REFINE_HALO, show_default=True,
               help="Cells around a flagged cell refined too (>= 1).")
 @click.option("--contrast", type=int, default=D.REFINE_CONTRAST, show_default=True,
@@ -48,8 +50,8 @@ from .common import (
 @insist_option
 @quiet_option
 def refine(model, model_params, base, levels, x_range, y_range, eta, steps, tol, escape,
-           max_period, period_tol, halo, contrast, verify, seed, out, force, resume, threads,
-           scheduler, backend, insist, quiet):
+           max_period, period_tol, optimizer, beta, eta_x, eta_y, halo, contrast, verify,
+           seed, out, force, resume, threads, scheduler, backend, insist, quiet):
     """A dense base grid, then the midpoints of the cells near the basin boundary,
     level by level, down to the lattice of a dense grid of (BASE - 1) * 2^LEVELS + 1
     points per axis (every computed point bit-identical to that grid's).
@@ -70,6 +72,7 @@ def refine(model, model_params, base, levels, x_range, y_range, eta, steps, tol,
                              contrast=None if contrast == 0 else contrast, verify=verify,
                              seed=seed, out=out, force=force, resume=resume, threads=threads,
                              scheduler=scheduler, backend=backend, insist=insist,
-                             progress=progress)
+                             progress=progress, optimizer=optimizer, beta=beta,
+                             eta_x=eta_x, eta_y=eta_y)
     click.echo(run.summary())
     sys.stdout.flush()

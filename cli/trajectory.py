@@ -6,7 +6,7 @@ import click
 
 from eosfast import defaults as D
 
-from .common import model_options
+from .common import model_options, optimizer_options
 
 
 @click.command("trajectory")
@@ -18,10 +18,12 @@ from .common import model_options
               help="Steps T (stops early only on divergence).")
 @click.option("--escape", type=float, default=D.ESCAPE, show_default=True,
               help="Diverged when |x| or |y| > escape or not finite.")
+@optimizer_options
 @click.option("-o", "--out", default="trajectory.h5", show_default=True,
               help="Output HDF5 file.")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
-def trajectory(model, model_params, x0, y0, eta, steps, escape, out, force):
+def trajectory(model, model_params, x0, y0, eta, steps, escape, optimizer, beta, eta_x, eta_y,
+               out, force):
     """One GD run from (x0, y0): x, y, loss, sharpness and the paper's (a, b) per step.
 
     HDF5 arrays over `step` (0..T, the initial point included); a and b are
@@ -30,9 +32,6 @@ def trajectory(model, model_params, x0, y0, eta, steps, escape, out, force):
     from eosfast.trajectory import trajectory as run
 
     t = run(model, x0, y0, eta, steps, out=out, force=force, escape=escape,
-            model_params=model_params or None)
-    n = len(t) - 1
-    end = (f"diverged at step {n}" if t.diverged else
-           f"x={t.x[-1]:.6g}, y={t.y[-1]:.6g}, loss={t.loss[-1]:.3g}, "
-           f"sharpness={t.sharpness[-1]:.6g} (2/eta={2 / eta:.6g})")
-    click.echo(f"{out}: {t.model}, eta={eta:g} from ({x0:g}, {y0:g}), {n} steps; {end}")
+            model_params=model_params or None, optimizer=optimizer, beta=beta, eta_x=eta_x,
+            eta_y=eta_y)
+    click.echo(f"{out}: {t.summary()}")

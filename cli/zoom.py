@@ -13,6 +13,7 @@ from eosfast import defaults as D
 from .common import (
     compute_options,
     model_options,
+    optimizer_options,
     output_options,
     progress_reporter,
     quiet_option,
@@ -34,6 +35,7 @@ from .common import (
               help="Points per axis per level.")
 @click.option("--eta", type=float, default=D.ETA, show_default=True, help="Step size.")
 @stop_rule_options
+@optimizer_options
 @click.option("--track/--no-track", default=D.ZOOM_TRACK, show_default=True,
               help="Re-centre each level on the boundary point nearest the previous centre "
                    "(without it, a centre inside one basin shows that basin only, D = nan).")
@@ -51,7 +53,7 @@ from .common import (
                    "computing grids; its model, eta and stopping rules apply.")
 @quiet_option
 def zoom(model, model_params, center, width, magnification, levels, res, eta, steps, tol, escape,
-         max_period, period_tol,
+         max_period, period_tol, optimizer, beta, eta_x, eta_y,
          track, out, filmstrip, animation, no_images, force, resume, threads, scheduler, backend,
          source, quiet):
     """Nested grids toward a point, each measured for fractality.
@@ -77,7 +79,8 @@ def zoom(model, model_params, center, width, magnification, levels, res, eta, st
                           animation=None if no_images else animation, track=track,
                           threads=threads, scheduler=scheduler, backend=backend,
                           source=source, progress=progress,
-                          model_params=model_params or None)
+                          model_params=model_params or None, optimizer=optimizer,
+                          beta=beta, eta_x=eta_x, eta_y=eta_y)
     for w in caught:
         click.echo(f"eosfast: warning: {w.message}", err=True)
     for level in result.levels:

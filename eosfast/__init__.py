@@ -63,7 +63,7 @@ _EXPORTS: dict[str, str] = {
     "MODELS": "models", "Model": "models", "get_model": "models", "ModelSpec": "models",
     "NETWORKS": "models", "models_table": "models",
     "sharpness": "measures", "loss": "measures", "eos_minimum": "measures",
-    "Status": "status", "StopRule": "stoprule",
+    "Status": "status", "StopRule": "stoprule", "Optimizer": "optimizer",
     "trajectory": "trajectory", "Trajectory": "trajectory", "read_trajectory": "trajectory",
     "bifurcation": "bifurcation", "Bifurcation": "bifurcation",
     "read_bifurcation": "bifurcation",

@@ -40,6 +40,7 @@ from . import defaults, validate
 from .defaults import OBSERVABLES
 from .errors import EosfastError, InvalidArgument
 from .models import Model, get_model
+from .optimizer import Optimizer
 from .result import Result
 from .store.atomic import check_output
 from .store.h5 import open_file, read_params, write_file
@@ -131,8 +132,9 @@ def bifurcation(model: str | Model = defaults.MODEL, x0: float = defaults.BIFURC
                 out: str | os.PathLike | None = None,
                 force: bool = False, threads: int | None = None,
                 progress: Callable[[int, int], None] | None = None,
-                model_params: Mapping[str, float] | Iterable[str] | None = None
-                ) -> Bifurcation:
+                model_params: Mapping[str, float] | Iterable[str] | None = None,
+                optimizer: str | Optimizer = "gd", beta: float | None = None,
+                eta_x: float | None = None, eta_y: float | None = None) -> Bifurcation:
     """Orbit diagram: for each eta, ``burn`` GD steps then ``record`` recorded steps.
 
     Parameters
@@ -168,6 +170,11 @@ def bifurcation(model: str | Model = defaults.MODEL, x0: float = defaults.BIFURC
         Called as ``progress(done, total)`` (step sizes) after each block.
     model_params : mapping of str -> float, or strings ``"NAME=VALUE"``, optional
         Parameters of an expression model.
+    optimizer, beta, eta_x, eta_y :
+        The optimizer, as for :func:`eosfast.grid` (:mod:`eosfast.optimizer`).
+        A layer given a step size of its own keeps it while the others
+        sweep ``eta``; the Lyapunov exponent is then of the whole state
+        (position and previous position, for the momentum methods).
 
     Returns
     -------
@@ -211,19 +218,22 @@ def bifurcation(model: str | Model = defaults.MODEL, x0: float = defaults.BIFURC
     threads = None if threads is None else validate.threads("threads", threads)
     progress = validate.callback("progress", progress)
     force = validate.flag("force", force)
+    opt = Optimizer.checked(optimizer, beta, eta_x, eta_y)
     _check_size(etas.size, record)
     if out is not None:
         check_output(validate.path("out", out), force=force)
     from .kernels.build import numba_threads
 
-    kernel = m.kernels.bifurcation
+    kernel = m.kernels_for(opt).bifurcation
+    ex, ey, _ = opt.kernel_inputs(etas)
     orbit = np.empty((etas.size, record))
     period = np.empty(etas.size, dtype=np.int16)
     lyap = np.empty(etas.size)
     with numba_threads(threads):
         for lo in range(0, etas.size, BLOCK):
             hi = min(etas.size, lo + BLOCK)
-            kernel(x0, y0, etas[lo:hi], burn, tol, escape, OBSERVABLES.index(observable),
+            kernel(x0, y0, ex[lo:hi], ey[lo:hi], opt.beta, burn, tol, escape,
+                   OBSERVABLES.index(observable),
                    period_tol, max_period, orbit[lo:hi], period[lo:hi], lyap[lo:hi])
             if progress:
                 progress(hi, etas.size)
@@ -232,7 +242,7 @@ def bifurcation(model: str | Model = defaults.MODEL, x0: float = defaults.BIFURC
               "eta_range": list(map(float, eta_range)) if eta is None else None,
               "eta_res": int(etas.size), "burn": burn, "record": record,
               "observable": observable, "tol": tol, "escape": escape,
-              "period_tol": period_tol, "max_period": max_period}
+              "period_tol": period_tol, "max_period": max_period, **opt.params()}
     res = Bifurcation(m.spec.model, x0, y0, etas, orbit, period, lyap, observable, burn, record,
                       params)
     if out is not None:

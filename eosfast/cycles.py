@@ -43,7 +43,7 @@ def periodic_orbit(model: str, x: float, y: float, eta: float, n: int, tol: floa
     w = np.array([x, y], dtype=np.float64)
     M = np.eye(2)
     for _ in range(maxiter):
-        if traj(w[0], w[1], eta, 1e300, xs, ys, ls, sh) < n:
+        if traj(w[0], w[1], eta, eta, 0.0, 1e300, xs, ys, ls, sh) < n:
             raise EosfastError(f"the orbit from {tuple(w)} escapes at eta={eta}")
         jac(xs[:n], ys[:n], eta, J)
         M = np.eye(2)
@@ -134,7 +134,7 @@ def period_doublings(model: str = defaults.MODEL, x0: float = defaults.BIFURCATI
         e = float(eta[i])
         step_e = float(eta[1] - eta[0]) if eta.size > 1 else 1e-3
         xs, ys, ls, sh = (np.empty(20001) for _ in range(4))
-        get_model(model).kernels.trajectory(x0, y0, e, defaults.ESCAPE, xs, ys, ls, sh)
+        get_model(model).kernels.trajectory(x0, y0, e, e, 0.0, defaults.ESCAPE, xs, ys, ls, sh)
         w = (xs[-1], ys[-1])
         try:
             g, w = _flip_gap(model, w, e, n)

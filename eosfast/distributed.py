@@ -68,6 +68,7 @@ from . import interrupts
 from ._version import __version__
 from .errors import EosfastError, InvalidArgument
 from .models import ModelSpec
+from .optimizer import GD, Optimizer
 from .stoprule import StopRule
 from .tiles import (
     GridSpec,
@@ -265,7 +266,8 @@ class DaskExecutor:
         if session is not None:
             session.close()
 
-    def points(self, model: ModelSpec, x0, y0, eta, rule: StopRule) -> dict:
+    def points(self, model: ModelSpec, x0, y0, eta, rule: StopRule,
+               optimizer: Optimizer = GD) -> dict:
         """Points in tasks of :data:`POINTS_PER_TASK`, results in order.
 
         See :mod:`eosfast.executors`; without ``with executor:`` the call
@@ -273,8 +275,8 @@ class DaskExecutor:
         """
         if self._session is None:
             with self:
-                return self.points(model, x0, y0, eta, rule)
-        return self._session.points(model, x0, y0, eta, rule)
+                return self.points(model, x0, y0, eta, rule, optimizer)
+        return self._session.points(model, x0, y0, eta, rule, optimizer)
 
     def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None = None,
             place: Place | None = None) -> Iterator[tuple[int, TileStats, tuple]]:
@@ -327,13 +329,14 @@ class _Session:
                 _warm_workers(self.client, model, private=self.target.is_local)
             self.warmed.add(model)
 
-    def points(self, model: ModelSpec, x0, y0, eta, rule: StopRule) -> dict:
+    def points(self, model: ModelSpec, x0, y0, eta, rule: StopRule,
+               optimizer: Optimizer = GD) -> dict:
         self.warm(model)
         m = x0.size
         name = f"eosfast-points-{uuid.uuid4().hex}"
         futures = [self.client.submit(compute_points, model, x0[a:a + POINTS_PER_TASK],
                                       y0[a:a + POINTS_PER_TASK], eta[a:a + POINTS_PER_TASK],
-                                      rule, pure=True, key=(name, a),
+                                      rule, optimizer, pure=True, key=(name, a),
                                       retries=TASK_RETRIES)
                    for a in range(0, m, POINTS_PER_TASK)]
         try:

@@ -34,6 +34,7 @@ import numpy as np
 from . import defaults, interrupts, validate
 from .errors import InvalidArgument
 from .models import ModelSpec
+from .optimizer import GD, Optimizer
 from .stoprule import StopRule
 from .tiles import (
     GridSpec,
@@ -65,7 +66,7 @@ class Executor(Protocol):
         ...  # pragma: no cover
 
     def points(self, model: ModelSpec, x0: np.ndarray, y0: np.ndarray, eta: np.ndarray,
-               rule: StopRule) -> dict[str, np.ndarray]:
+               rule: StopRule, optimizer: Optimizer = GD) -> dict[str, np.ndarray]:
         """The grid fields of arbitrary points (1-D float64 arrays of one length), in order."""
         ...  # pragma: no cover
 
@@ -167,14 +168,14 @@ class ThreadExecutor:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def points(self, model: ModelSpec, x0: np.ndarray, y0: np.ndarray, eta: np.ndarray,
-               rule: StopRule) -> dict[str, np.ndarray]:
+               rule: StopRule, optimizer: Optimizer = GD) -> dict[str, np.ndarray]:
         """Points in tasks of :data:`POINTS_PER_TASK` on the pool (a point's result is its own)."""
         m = x0.size
         bounds = [(a, min(m, a + POINTS_PER_TASK)) for a in range(0, m, POINTS_PER_TASK)]
 
         def run(ab: tuple[int, int]) -> dict[str, np.ndarray]:
             a, b = ab
-            return compute_points(model, x0[a:b], y0[a:b], eta[a:b], rule)
+            return compute_points(model, x0[a:b], y0[a:b], eta[a:b], rule, optimizer)
 
         # computing touches no file: a signal may stop it at once
         with interrupts.allowed():
@@ -232,9 +233,9 @@ class CudaExecutor(_NoSession):
         from .models import get_model
 
         slot = Slot(1)
-        for name in ("x0", "y0", "eta"):
-            slot.host[name][0] = 0.5
-        slot.launch(get_model(spec.model_spec).kernels.cuda, 1,
+        self._fill(slot.host, 0, 1, np.full(1, 0.5), np.full(1, 0.5), np.full(1, 0.5),
+                   spec.optimizer)
+        slot.launch(get_model(spec.model_spec).kernels_for(spec.optimizer).cuda, 1,
                     *replace(spec.rule, steps=1).args())
         slot.wait()
 
@@ -258,6 +259,15 @@ class CudaExecutor(_NoSession):
         return (ys.stop - ys.start) * (xs.stop - xs.start)
 
     @staticmethod
+    def _fill(host: dict, a: int, b: int, x0: np.ndarray, y0: np.ndarray, eta: np.ndarray,
+              optimizer: Optimizer) -> None:
+        """Write points ``a:b`` of the batch inputs (the kernel's :data:`INPUTS`)."""
+        host["x0"][a:b] = x0
+        host["y0"][a:b] = y0
+        for name, v in zip(("eta", "eta_y", "beta"), optimizer.kernel_inputs(eta), strict=True):
+            host[name][a:b] = v
+
+    @staticmethod
     def _fill_tile(host: dict, spec: GridSpec, tile: tuple) -> None:
         """Write one tile's points, row-major, into the batch inputs at its offset."""
         _, e, ys, xs, o = tile
@@ -265,7 +275,10 @@ class CudaExecutor(_NoSession):
         n = x.size * y.size
         host["x0"][o:o + n].reshape(y.size, x.size)[:] = x[None, :]
         host["y0"][o:o + n].reshape(y.size, x.size)[:] = y[:, None]
-        host["eta"][o:o + n] = spec.eta[e]
+        ex, ey = spec.optimizer.rates(float(spec.eta[e]))
+        host["eta"][o:o + n] = ex
+        host["eta_y"][o:o + n] = ey
+        host["beta"][o:o + n] = spec.optimizer.beta
 
     def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None,
             place: Place | None = None) -> Iterator[tuple[int, TileStats, tuple]]:
@@ -280,7 +293,7 @@ class CudaExecutor(_NoSession):
         batches = self._batches(spec, todo)
         if not batches:
             return
-        kernels = get_model(spec.model_spec).kernels.cuda
+        kernels = get_model(spec.model_spec).kernels_for(spec.optimizer).cuda
         size = max(b[-1][4] + self._size(b[-1]) for b in batches)
         queue = iter(batches)
         inflight: deque = deque()
@@ -308,19 +321,18 @@ class CudaExecutor(_NoSession):
             pool.shutdown(wait=True, cancel_futures=True)
 
     def points(self, model: ModelSpec, x0: np.ndarray, y0: np.ndarray, eta: np.ndarray,
-               rule: StopRule) -> dict[str, np.ndarray]:
+               rule: StopRule, optimizer: Optimizer = GD) -> dict[str, np.ndarray]:
         """Points on the GPU, ``batch_points`` a launch."""
         from .kernels.cuda import Slot
         from .models import get_model
 
-        kernels = get_model(model).kernels.cuda
+        kernels = get_model(model).kernels_for(optimizer).cuda
         m = x0.size
         parts = []
         slot = Slot(max(1, min(m, self.batch_points)))
         for a in range(0, m, self.batch_points):
             b = min(m, a + self.batch_points)
-            for name, v in (("x0", x0), ("y0", y0), ("eta", eta)):
-                slot.host[name][:b - a] = v[a:b]
+            self._fill(slot.host, 0, b - a, x0[a:b], y0[a:b], eta[a:b], optimizer)
             slot.launch(kernels, b - a, *rule.args())
             with interrupts.allowed():
                 out = slot.wait()

@@ -26,6 +26,7 @@ from . import defaults, interrupts, validate
 from .errors import EosfastError
 from .executors import Executor, make_executor
 from .models import Model, get_model
+from .optimizer import OPTIMIZER_KEYS, Optimizer
 from .progress import notifier
 from .result import GridResult, GridRun
 from .status import OUTCOMES
@@ -36,7 +37,7 @@ from .tiles import GridSpec, load_kernels
 
 #: Parameters that define a result (a resumed run must match them all).
 RESULT_KEYS = ("model", "model_params", "x_range", "y_range", "res_x", "res_y", "eta",
-               "steps", "tol", "escape", "max_period", "period_tol")
+               "steps", "tol", "escape", "max_period", "period_tol", *OPTIMIZER_KEYS)
 
 #: Longest axis accepted (points per axis).
 MAX_RES = 1 << 20
@@ -56,7 +57,9 @@ def make_spec(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
               escape: float = defaults.ESCAPE, max_period: int = defaults.MAX_PERIOD,
               period_tol: float = defaults.PERIOD_TOL,
               tile: int | Sequence[int] | None = None, symmetry: bool = True,
-              budget: tuple[int, str] | None = None, rule: StopRule | None = None) -> GridSpec:
+              budget: tuple[int, str] | None = None, rule: StopRule | None = None,
+              optimizer: str | Optimizer = "gd", beta: float | None = None,
+              eta_x: float | None = None, eta_y: float | None = None) -> GridSpec:
     """Validate the parameters of :func:`grid`; raises :class:`EosfastError` on bad input.
 
     ``budget = (bytes, where)`` refuses a grid whose arrays would need more
@@ -74,17 +77,20 @@ def make_spec(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
         _check_budget(n_eta, ny, nx, budget)
     etas = validate.step_sizes(eta, eta_range, eta_res, default=defaults.ETA)
     rule = StopRule.given(rule, steps, tol, escape, max_period, period_tol)
+    opt = Optimizer.checked(optimizer, beta, eta_x, eta_y)
     ty, tx = validate.tile("tile", defaults.TILE if tile is None else tile)
     if budget is not None:
         _check_budget(etas.size, ny, nx, budget)
     symmetry = validate.flag("symmetry", symmetry)
     x0, y0 = validate.axis("x_range", xr, nx), validate.axis("y_range", yr, ny)
     tile = (min(ty, ny), min(tx, nx))
-    # half the work when the swap of x and y maps the grid and the map onto themselves
-    mirror = (symmetry and m.maps.symmetric and np.array_equal(x0, y0)
+    # half the work when the swap of x and y maps the grid and the map onto
+    # themselves (not when the layers of x and y step differently)
+    mirror = (symmetry and m.maps.symmetric and not opt.layered and np.array_equal(x0, y0)
               and tile[0] == tile[1])
     return GridSpec(model=m.spec.model, model_params=m.spec.params, x0=x0, y0=y0, eta=etas,
-                    x_range=xr, y_range=yr, rule=rule, tile=tile, mirror=mirror)
+                    x_range=xr, y_range=yr, rule=rule, tile=tile, mirror=mirror,
+                    optimizer=opt)
 
 
 def _check_budget(n_eta: int, ny: int, nx: int, budget: tuple[int, str]) -> None:
@@ -108,6 +114,8 @@ def grid(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
          period_tol: float = defaults.PERIOD_TOL, symmetry: bool = True,
          scheduler: str | None = None, backend: str = defaults.BACKEND,
          executor: Executor | None = None, rule: StopRule | None = None,
+         optimizer: str | Optimizer = "gd", beta: float | None = None,
+         eta_x: float | None = None, eta_y: float | None = None,
          progress: Callable[[int, int], None] | None = None) -> GridResult | GridRun:
     """Iterate GD from every point of a grid of ``(x0, y0)`` and step sizes ``eta``.
 
@@ -155,6 +163,13 @@ def grid(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
     rule : StopRule, optional
         The five above as one value (:class:`~eosfast.stoprule.StopRule`),
         instead of the keywords.
+    optimizer : {"gd", "momentum", "nesterov"} or Optimizer
+        How the points move (:mod:`eosfast.optimizer`): plain GD, heavy-ball
+        or Nesterov momentum, starting at rest.
+    beta : float, optional
+        The momentum, ``0 <= beta < 1`` (needed by the momentum methods).
+    eta_x, eta_y : float, optional
+        Step sizes of the layers carrying ``x`` and ``y`` (default: ``eta``).
     symmetry : bool
         When the model's map commutes with swapping x and y bit for bit
         (zhu4, deg2, deg6) and the grid is symmetric (same range and
@@ -210,7 +225,8 @@ def grid(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
                      x_range=x_range, y_range=y_range,
                      eta=eta, eta_range=eta_range, eta_res=eta_res, steps=steps, tol=tol,
                      escape=escape, max_period=max_period, period_tol=period_tol, tile=tile,
-                     symmetry=symmetry, budget=budget, rule=rule)
+                     symmetry=symmetry, budget=budget, rule=rule, optimizer=optimizer,
+                     beta=beta, eta_x=eta_x, eta_y=eta_y)
     if executor is None:
         executor = make_executor(scheduler, threads, backend)
     if path is None:
@@ -303,7 +319,7 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
         if prepare is not None:
             prepare(spec)
         else:
-            load_kernels(spec.model_spec)
+            load_kernels(spec.model_spec, spec.optimizer)
         interrupts.checkpoint()  # a signal while Numba compiled (it cannot raise there)
         t0 = time.perf_counter()
         if progress:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import validate
+from .optimizer import Optimizer
 from .result import model_label, percent
 from .status import Status, outcome_counts, stable_converged
 from .store.gridfile import check_bookkeeping, done_tiles, is_complete, read_array
@@ -72,12 +73,14 @@ def _common(f, path: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------- per kind
 
 
-def _sharpness_stats(status: np.ndarray, sharpness: np.ndarray, eta: float
-                     ) -> dict[str, Any] | None:
+def _sharpness_stats(status: np.ndarray, sharpness: np.ndarray, eta: float,
+                     threshold: float | None = None) -> dict[str, Any] | None:
     """min / median / max / in_band of the stably converged points, and how many
-    converged points sit exactly on a minimum sharper than 2/eta (``unstable``:
-    :func:`eosfast.status.stable_converged`), or None when none converged."""
-    stable, unstable = stable_converged(status, sharpness, eta)
+    converged points sit exactly on a minimum sharper than the threshold (``unstable``:
+    :func:`eosfast.status.stable_converged`), or None when none converged.
+    ``threshold``: the optimizer's, default GD's ``2/eta``."""
+    thr = 2 / eta if threshold is None else threshold
+    stable, unstable = stable_converged(status, sharpness, eta, thr)
     sharp = np.asarray(sharpness)[stable]
     n_unstable = int(np.count_nonzero(unstable))
     if not sharp.size and not n_unstable:
@@ -87,7 +90,7 @@ def _sharpness_stats(status: np.ndarray, sharpness: np.ndarray, eta: float
     if sharp.size:
         out.update(min=float(sharp.min()), median=float(np.median(sharp)),
                    max=float(sharp.max()),
-                   in_band=int(np.count_nonzero((sharp > 2 / eta - BAND) & (sharp < 2 / eta))))
+                   in_band=int(np.count_nonzero((sharp > thr - BAND) & (sharp < thr))))
     return out
 
 
@@ -103,14 +106,18 @@ def _grid(f, out: dict[str, Any]) -> None:
                x_range=[float(f["x0"][0]), float(f["x0"][-1])],
                y_range=[float(f["y0"][0]), float(f["y0"][-1])], fields=list(GRID_FIELDS),
                band=BAND)
+    opt = Optimizer.from_params(out["params"])
+    out["optimizer"] = opt.params()
     slices = []
     for k, e in enumerate(etas):
         status = read_array(f, "status", k)
         computed = int(np.count_nonzero(status != Status.PENDING))
         counts = outcome_counts(status)
-        stats = _sharpness_stats(status, read_array(f, "sharpness", k), float(e))
+        thr = float(opt.threshold(float(e)))
+        stats = _sharpness_stats(status, read_array(f, "sharpness", k), float(e), thr)
         slices.append({"eta": float(e), "points": computed, "counts": counts,
-                       "reached_cap": counts["bounded"], "sharpness": stats})
+                       "reached_cap": counts["bounded"], "sharpness": stats,
+                       "threshold": thr})
     out["slices"] = slices
     capped = sum(s["reached_cap"] for s in slices)
     points = sum(s["points"] for s in slices)
@@ -130,9 +137,10 @@ def _trajectory(f, out: dict[str, Any]) -> None:
     a = {k: _attr(v) for k, v in f.attrs.items()}
     n = int(f["x"].shape[0]) - 1
     last = {name: _float(f[name][-1]) for name in ("x", "y", "loss", "sharpness")}
+    opt = Optimizer.from_params(out["params"])
     out.update(model=a["model"], eta=float(a["eta"]), x0=float(a["x0"]), y0=float(a["y0"]),
                steps=int(a["steps"]), recorded=n, diverged=bool(a["diverged"]), final=last,
-               threshold=2.0 / float(a["eta"]))
+               threshold=float(opt.threshold(float(a["eta"]))), optimizer=opt.params())
 
 
 def _bifurcation(f, out: dict[str, Any]) -> None:
@@ -330,27 +338,31 @@ def _text_grid(s: dict[str, Any]) -> list[str]:
     ne, ny, nx = s["shape"]
     etas = [x["eta"] for x in s["slices"]]
     p = s["params"]
+    how = Optimizer.from_params(p).describe()
+    thr = "thresh." if how else "2/eta"
     lines = [f"{s['path']}: eosfast grid ({state}), written by eosfast {s['eosfast_version']} "
              f"on {s['created']}",
              f"model {_label(s)}; {nx} x {ny} inits on x0 [{s['x_range'][0]:g}, "
              f"{s['x_range'][1]:g}] x y0 [{s['y_range'][0]:g}, {s['y_range'][1]:g}]; "
-             f"{ne} eta from {min(etas):.6g} to {max(etas):.6g}",
+             f"{ne} eta from {min(etas):.6g} to {max(etas):.6g}"
+             + (f"; {how} (threshold: docs/optimizers.md)" if how else ""),
              f"step cap {s['steps']}, tol {p.get('tol')}, escape {p.get('escape')}, "
              f"max period {p.get('max_period')}, period tol {p.get('period_tol')}",
              f"outcomes in % of the {'computed ' if not s['complete'] else ''}points of each "
              f"eta ({nx * ny} per eta); sharpness of the converged points, 'in band' in % of "
-             f"them: (2/eta - {s['band']:g}, 2/eta)",
+             f"them: ({thr} - {s['band']:g}, {thr})",
              f"{'eta':>10} {'converged':>10} {'periodic':>9} {'bounded*':>9} {'diverged':>9} "
-             f"{'sharp min':>10} {'median':>10} {'max':>10} {'2/eta':>8} {'in band':>8}"]
+             f"{'sharp min':>10} {'median':>10} {'max':>10} {thr:>8} {'in band':>8}"]
     for x in s["slices"]:
         e, n, c = x["eta"], x["points"], x["counts"]
         st = x["sharpness"]
         conv = c["converged"]
+        t = x.get("threshold", 2 / e)
         if st and st["min"] is not None:
-            stats = (f"{st['min']:10.5g} {st['median']:10.5g} {st['max']:10.5g} {2 / e:8.4g} "
+            stats = (f"{st['min']:10.5g} {st['median']:10.5g} {st['max']:10.5g} {t:8.4g} "
                      f"{percent(st['in_band'], conv - st['unstable']):>8}")
         else:
-            stats = f"{'-':>10} {'-':>10} {'-':>10} {2 / e:8.4g} {'-':>8}"
+            stats = f"{'-':>10} {'-':>10} {'-':>10} {t:8.4g} {'-':>8}"
         lines.append(f"{e:10.6g} {percent(c['converged'], n):>10} {percent(c['periodic'], n):>9} "
                      f"{percent(c['bounded'], n):>9} {percent(c['diverged'], n):>9} " + stats)
     lines.append(f"* bounded: still bounded at the {s['steps']}-step cap, neither converged nor "
@@ -368,7 +380,7 @@ def _text_trajectory(s: dict[str, Any]) -> list[str]:
     end = (f"diverged at step {s['recorded']}" if s["diverged"] else
            f"after step {s['recorded']}: x={fin['x']:.6g}, y={fin['y']:.6g}, "
            f"loss={fin['loss']:.3g}, sharpness={fin['sharpness']:.6g} "
-           f"(2/eta = {s['threshold']:.6g})")
+           f"({'threshold' if s.get('optimizer') else '2/eta'} = {s['threshold']:.6g})")
     return [f"{s['path']}: eosfast trajectory, written by eosfast {s['eosfast_version']} on "
             f"{s['created']}",
             f"model {_label(s)}, eta {s['eta']:g}, from ({s['x0']:g}, {s['y0']:g}), "

@@ -101,10 +101,26 @@ class Model:
 
     @cached_property
     def kernels(self):
-        """The compiled kernels of this model, each built on first use (then cached)."""
+        """The compiled kernels of this model under plain GD, each built on first use."""
         from .kernels.cpu import ModelKernels
 
         return ModelKernels(self.maps)
+
+    def kernels_for(self, optimizer=None):
+        """The compiled kernels of this model under ``optimizer`` (:mod:`eosfast.optimizer`).
+
+        One set per optimizer code and layering, built on first use (then
+        cached); plain GD's is :attr:`kernels`.
+        """
+        from .kernels.cpu import ModelKernels
+
+        if optimizer is None or (optimizer.code == 0 and not optimizer.layered):
+            return self.kernels
+        key = (optimizer.code, optimizer.layered)
+        cache = self.__dict__.setdefault("_optimizer_kernels", {})
+        if key not in cache:
+            cache[key] = ModelKernels(self.maps, *key)
+        return cache[key]
 
     @classmethod
     def from_expression(cls, expr: str, params: Mapping[str, float] | None = None,

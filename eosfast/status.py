@@ -79,8 +79,11 @@ def outcome_counts(status) -> dict[str, int]:
     return {s.label: int(hist[int(s) + 128]) for s in OUTCOMES}
 
 
-def stable_converged(status, sharpness, eta: float):
+def stable_converged(status, sharpness, eta: float, threshold: float | None = None):
     """Masks of the converged points: ``(stable, unstable)``, boolean arrays like ``status``.
+
+    ``threshold``: the optimizer's (:meth:`eosfast.optimizer.Optimizer.threshold`);
+    default ``2/eta``, GD's.
 
     A run that converges to a minimum by iterating can only end where GD is
     stable, sharpness ``<= 2/eta`` (math.md s. 3). A converged point sharper
@@ -96,5 +99,6 @@ def stable_converged(status, sharpness, eta: float):
     status = np.asarray(status)
     sharpness = np.asarray(sharpness)
     conv = (status == Status.CONVERGED) & np.isfinite(sharpness)
-    unstable = conv & (sharpness > 2.0 / float(eta))
+    thr = 2.0 / float(eta) if threshold is None else float(threshold)
+    unstable = conv & (sharpness > thr)
     return conv & ~unstable, unstable

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .models import Model, ModelSpec, get_model
+from .optimizer import GD, Optimizer
 from .status import OUTCOMES
 from .stoprule import DEFAULT_RULE, StopRule
 from .store.layouts import GRID_DTYPES, tile_grid
@@ -45,6 +46,8 @@ class GridSpec:
         :func:`mirror_arrays`).
     model_params : tuple of (str, float)
         The model's parameters (expression models), sorted by name.
+    optimizer : Optimizer
+        How the points move (plain GD by default).
     """
 
     model: str
@@ -57,6 +60,7 @@ class GridSpec:
     tile: tuple[int, int]
     mirror: bool = False
     model_params: tuple[tuple[str, float], ...] = ()
+    optimizer: Optimizer = GD
 
     @property
     def model_spec(self) -> ModelSpec:
@@ -84,7 +88,7 @@ class GridSpec:
             "x_range": list(self.x_range), "y_range": list(self.y_range),
             "res_x": int(self.x0.size), "res_y": int(self.y0.size),
             "eta": [float(e) for e in self.eta], **self.rule.params(),
-            "tile": list(self.tile),
+            **self.optimizer.params(), "tile": list(self.tile),
         }
 
     def tile_slices(self, index: int) -> tuple[int, slice, slice]:
@@ -131,18 +135,21 @@ class GridSpec:
         """
         e, ys, xs = self.tile_slices(index)
         return (self.model_spec, self.x0[xs], self.y0[ys], float(self.eta[e]), self.rule,
-                len(self.covered(index)) == 2)
+                self.optimizer, len(self.covered(index)) == 2)
 
 
 def compute_points(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
-                   eta: np.ndarray, rule: StopRule = DEFAULT_RULE) -> dict[str, np.ndarray]:
+                   eta: np.ndarray, rule: StopRule = DEFAULT_RULE,
+                   optimizer: Optimizer = GD) -> dict[str, np.ndarray]:
     """Run the grid kernel on arbitrary points: 1-D float64 arrays of one length.
 
-    Returns the arrays of :data:`~eosfast.store.layouts.GRID_FIELDS`, each 1-D.
+    ``eta`` is each point's step size (of the layers that have none of their
+    own in ``optimizer``). Returns the arrays of
+    :data:`~eosfast.store.layouts.GRID_FIELDS`, each 1-D.
     """
-    kernel = get_model(model).kernels.grid
+    kernel = get_model(model).kernels_for(optimizer).grid
     out = {name: np.empty(x0.size, dtype=dt) for name, dt in GRID_DTYPES.items()}
-    kernel(x0, y0, eta, *rule.args(), out["status"],
+    kernel(x0, y0, *optimizer.kernel_inputs(eta), *rule.args(), out["status"],
            out["steps"], out["period"], out["sharpness"], out["loss"], out["x"], out["y"])
     return out
 
@@ -155,7 +162,8 @@ def join_points(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def compute_tile(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
-                 eta: float, rule: StopRule = DEFAULT_RULE) -> dict[str, np.ndarray]:
+                 eta: float, rule: StopRule = DEFAULT_RULE,
+                 optimizer: Optimizer = GD) -> dict[str, np.ndarray]:
     """Run the grid kernel on the points ``x0 (nx,) x y0 (ny,)`` at one ``eta``.
 
     Returns the arrays of :data:`~eosfast.store.layouts.GRID_FIELDS`, each shaped (ny, nx).
@@ -166,7 +174,7 @@ def compute_tile(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
     xs, ys, es = (np.empty(ny * nx) for _ in range(3))
     tile_points(np.ascontiguousarray(x0, dtype=np.float64),
                 np.ascontiguousarray(y0, dtype=np.float64), float(eta), xs, ys, es)
-    out = compute_points(model, xs, ys, es, rule)
+    out = compute_points(model, xs, ys, es, rule, optimizer)
     return {k: v.reshape(ny, nx) for k, v in out.items()}
 
 
@@ -260,7 +268,7 @@ def placed(results: Iterator[tuple[int, TileStats, tuple]], place: Place
             close()
 
 
-def load_kernels(model: str | Model | ModelSpec) -> None:
+def load_kernels(model: str | Model | ModelSpec, optimizer: Optimizer = GD) -> None:
     """Compile, or load from Numba's on-disk cache, the kernels a grid of ``model`` runs.
 
     ``Model.kernels`` only builds the Numba dispatchers; the machine code is
@@ -268,7 +276,7 @@ def load_kernels(model: str | Model | ModelSpec) -> None:
     argument types of every real tile (one specialisation, reused by all).
     """
     one = np.ones(1)
-    TileStats.of(compute_tile(model, one, one, 0.5, StopRule(steps=1)))
+    TileStats.of(compute_tile(model, one, one, 0.5, StopRule(steps=1), optimizer))
     from .kernels.checksum import fletcher32
 
     fletcher32(np.zeros(2, np.uint8))

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import defaults, validate
 from .models import Model, get_model
+from .optimizer import Optimizer
 from .result import Result
 from .store.atomic import check_output
 from .store.h5 import open_file, read_params, write_file
@@ -87,9 +88,14 @@ class Trajectory(Result):
         return math.sqrt(self.eta)
 
     @property
+    def optimizer(self) -> Optimizer:
+        """The run's optimizer (plain GD unless its ``params`` record another)."""
+        return Optimizer.from_params(self.params)
+
+    @property
     def threshold(self) -> float:
-        """The stability threshold ``2 / eta``."""
-        return 2.0 / self.eta
+        """The optimizer's stability threshold: ``2 / eta`` for GD (:meth:`Optimizer.threshold`)."""
+        return float(self.optimizer.threshold(self.eta))
 
     def __len__(self) -> int:
         return int(self.x.size)
@@ -98,9 +104,14 @@ class Trajectory(Result):
         n = len(self) - 1
         end = (f"diverged at step {n}" if self.diverged else
                f"x={self.x[-1]:.6g}, y={self.y[-1]:.6g}, loss={self.loss[-1]:.3g}, "
-               f"sharpness={self.sharpness[-1]:.6g} (2/eta={2 / self.eta:.6g})")
-        return (f"{self.model_label}, eta={self.eta:g} from ({self.x0:g}, {self.y0:g}), "
-                f"{n} steps; {end}")
+               f"sharpness={self.sharpness[-1]:.6g} ({self._edge_label}={self.threshold:.6g})")
+        how = self.optimizer.describe()
+        return (f"{self.model_label}, eta={self.eta:g}{', ' + how if how else ''} from "
+                f"({self.x0:g}, {self.y0:g}), {n} steps; {end}")
+
+    @property
+    def _edge_label(self) -> str:
+        return "2/eta" if self.optimizer.plain else "threshold"
 
 
 def reparametrise(x, y, eta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -159,8 +170,10 @@ def trajectory(model: str | Model = defaults.MODEL, x0: float = defaults.TRAJECT
                y0: float = defaults.TRAJECTORY_Y0, eta: float = defaults.ETA,
                steps: int = defaults.STEPS, out: str | os.PathLike | None = None, *,
                escape: float = defaults.ESCAPE, force: bool = False,
-               model_params: Mapping[str, float] | Iterable[str] | None = None) -> Trajectory:
-    """Run GD from ``(x0, y0)`` for ``steps`` steps, recording every state.
+               model_params: Mapping[str, float] | Iterable[str] | None = None,
+               optimizer: str | Optimizer = "gd", beta: float | None = None,
+               eta_x: float | None = None, eta_y: float | None = None) -> Trajectory:
+    """Run GD (or a momentum method) from ``(x0, y0)`` for ``steps`` steps, recording every state.
 
     Parameters
     ----------
@@ -182,6 +195,9 @@ def trajectory(model: str | Model = defaults.MODEL, x0: float = defaults.TRAJECT
         Overwrite an existing ``out``.
     model_params : mapping of str -> float, or strings ``"NAME=VALUE"``, optional
         Parameters of an expression model.
+    optimizer, beta, eta_x, eta_y :
+        The optimizer, as for :func:`eosfast.grid` (:mod:`eosfast.optimizer`);
+        the momentum methods start at rest.
 
     Returns
     -------
@@ -202,6 +218,7 @@ def trajectory(model: str | Model = defaults.MODEL, x0: float = defaults.TRAJECT
     escape = validate.real("escape", escape, positive=True)
     steps = validate.integer("steps", steps, lo=0, hi=MAX_STEPS)
     force = validate.flag("force", force)
+    opt = Optimizer.checked(optimizer, beta, eta_x, eta_y)
     validate.fits_in_memory(8 * 7 * (steps + 1), f"a trajectory of {steps} steps",
                             "use fewer steps")
     if out is not None:
@@ -210,7 +227,8 @@ def trajectory(model: str | Model = defaults.MODEL, x0: float = defaults.TRAJECT
     ys = np.empty(steps + 1)
     lss = np.empty(steps + 1)
     sharp = np.empty(steps + 1)
-    n = int(m.kernels.trajectory(x0, y0, eta, escape, xs, ys, lss, sharp))
+    ex, ey = opt.rates(eta)
+    n = int(m.kernels_for(opt).trajectory(x0, y0, ex, ey, opt.beta, escape, xs, ys, lss, sharp))
     xs, ys, lss, sharp = (v[: n + 1] for v in (xs, ys, lss, sharp))
     diverged = not (abs(xs[-1]) <= escape and abs(ys[-1]) <= escape)
     if m.name in AB_MODELS:
@@ -219,7 +237,7 @@ def trajectory(model: str | Model = defaults.MODEL, x0: float = defaults.TRAJECT
         a = np.full(n + 1, np.nan)
         b = np.full(n + 1, np.nan)
     params = {"model": m.spec.model, "model_params": m.spec.param_dict(), "x0": x0, "y0": y0,
-              "eta": eta, "steps": steps, "escape": escape}
+              "eta": eta, "steps": steps, "escape": escape, **opt.params()}
     traj = Trajectory(m.spec.model, eta, x0, y0, steps, xs, ys, lss, sharp, a, b, diverged, params)
     if out is not None:
         write_trajectory(traj, out, force=force)

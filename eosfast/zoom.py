@@ -53,6 +53,7 @@ import numpy as np
 from . import defaults, interrupts, validate
 from .errors import EosfastError
 from .fractal import FractalResult, analyze
+from .optimizer import GD, OPTIMIZER_KEYS, Optimizer
 from .progress import notifier
 from .result import GridResult, Result, magnification_text, shortest
 from .status import Status
@@ -216,7 +217,9 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
          model_params: Mapping[str, float] | Iterable[str] | None = None,
          scheduler: str | None = None, backend: str = defaults.BACKEND,
          executor: Executor | None = None, max_period: int = defaults.MAX_PERIOD,
-         period_tol: float = defaults.PERIOD_TOL, rule: StopRule | None = None) -> ZoomResult:
+         period_tol: float = defaults.PERIOD_TOL, rule: StopRule | None = None,
+         optimizer: str | Optimizer = "gd", beta: float | None = None,
+         eta_x: float | None = None, eta_y: float | None = None) -> ZoomResult:
     """Compute nested grids toward a point, each measured for fractality.
 
     Parameters
@@ -236,6 +239,8 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
         Points per axis of every level (>= 64).
     eta, steps, tol, escape, max_period, period_tol, rule
         As for :func:`eosfast.grid` (the stop rule as keywords or one ``rule``).
+    optimizer, beta, eta_x, eta_y
+        The optimizer, as for :func:`eosfast.grid` (:mod:`eosfast.optimizer`).
     out : path-like, optional
         HDF5 file to write (see the module docstring); written as
         ``out + ".part"`` and renamed when every level is done. An existing
@@ -292,6 +297,10 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
         model, eta, model_params = s.model, s.eta, dict(s.model_params) or None
         steps, tol, escape, max_period, period_tol = s.rule.args()
         rule = None
+        if not Optimizer.checked(optimizer, beta, eta_x, eta_y).plain:
+            raise validate.InvalidArgument("{source} brings the refined file's optimizer; "
+                                           "give no {optimizer}", "source", "optimizer")
+        optimizer, beta, eta_x, eta_y = s.optimizer, None, None, None
     m = get_model(model, model_params)
     model, model_params = m.spec.model, m.spec.param_dict()
     center = validate.pair("center", center, ordered=False)
@@ -305,6 +314,7 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
     eta = validate.real("eta", eta, positive=True)
     rule = StopRule.given(rule, steps, tol, escape, max_period, period_tol)
     steps, tol, escape = rule.steps, rule.tol, rule.escape
+    opt = Optimizer.checked(optimizer, beta, eta_x, eta_y)
     force = validate.flag("force", force)
     resume = validate.flag("resume", resume)
     track = validate.flag("track", track)
@@ -337,7 +347,7 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
     params = {"model": model, "model_params": model_params, "center": list(center), "width": width,
               "magnification": magnification, "levels": levels, "res": res, "eta": eta,
               "steps": steps, "tol": tol, "escape": escape, "track": bool(track),
-              "max_period": rule.max_period, "period_tol": rule.period_tol}
+              "max_period": rule.max_period, "period_tol": rule.period_tol, **opt.params()}
     if refined is not None:
         params["source"] = str(source)
     result = ZoomResult(model=model, eta=float(eta), center=center, width=width,
@@ -356,7 +366,10 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
         if path is not None:
             need = levels * (res * res * 5 + 2 * res * 8 + 4096)
             run = stack.enter_context(Run(path, force=force, resume=resume, need=need))
-            if run.resume_existing(stored, params, complete, defaults=ZOOM_DEFAULTS):
+            # the optimizer's keys too: a GD request must not continue a momentum file
+            keys = list(dict.fromkeys([*params, *OPTIMIZER_KEYS]))
+            if run.resume_existing(stored, params, complete, keys=keys,
+                                   defaults=ZOOM_DEFAULTS):
                 # nothing to compute: read it back, draw what is missing
                 result = read_zoom(path)
                 stack.close()
@@ -364,7 +377,7 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
                 return result
             if run.resuming:
                 f = zf.open_for_resume(run.part, lambda stored: run.check_params(
-                    run.part, stored, params, defaults=ZOOM_DEFAULTS))
+                    run.part, stored, params, keys, defaults=ZOOM_DEFAULTS))
                 run.started(f, lambda: _saved(f, levels))
                 kept = {k: _level(str(f.attrs["model"]), float(f.attrs["eta"]), *raw)
                         for k, raw in zf.intact_levels(f).items()}
@@ -397,7 +410,7 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
                         _save_whole(f, k, float(eta), g, window_)
                 else:
                     g = _compute_level(f, k, m, res, float(eta), rule, window_,
-                                       executor, tick)
+                                       executor, tick, opt)
                 level = ZoomLevel(index=k, x_range=xr, y_range=yr, center=c,
                                   zoom=magnification**k, x0=g.x0, y0=g.y0,
                                   status=g.status[0], steps=g.steps[0], ulps_per_pixel=ulps,
@@ -477,7 +490,7 @@ def _saved(f, levels: int) -> tuple[int, int, str]:
 
 
 def _compute_level(f, k: int, model, res: int, eta: float, rule: StopRule, window_: dict,
-                   executor: Executor, progress) -> GridResult:
+                   executor: Executor, progress, optimizer: Optimizer = GD) -> GridResult:
     """Level ``k``'s grid, tile by tile; with a file ``f``, each tile saved as it comes.
 
     A pending level of the same window left by a stopped run is continued
@@ -488,7 +501,7 @@ def _compute_level(f, k: int, model, res: int, eta: float, rule: StopRule, windo
     from .grid import make_spec
 
     spec = make_spec(model, res, x_range=window_["x_range"], y_range=window_["y_range"],
-                     eta=eta, rule=rule)
+                     eta=eta, rule=rule, optimizer=optimizer)
     ny, nx = spec.y0.size, spec.x0.size
     status = np.empty((ny, nx), np.int8)
     nsteps = np.empty((ny, nx), np.int32)

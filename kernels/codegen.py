@@ -10,12 +10,12 @@ and numba-cuda can compile the same functions for a GPU.
 
 The map (math for every expression model):
 
-``coef(eta) = eta``; ``advance(x, y, c) = (x - c Lx, y - c Ly, m)`` with
+``coef(eta) = eta``; ``advance(x, y, cx, cy) = (x - cx Lx, y - cy Ly, m)`` with
 ``m = max(|Lx|, |Ly|)`` at ``(x, y)`` (``inf`` when the gradient is NaN,
 so the step is taken and the point escapes as not finite);
 ``is_minimum``: the Hessian's smallest eigenvalue is at least ``-tol``;
 ``sharpness``: its largest eigenvalue (computed without cancellation);
-``jacobian = I - c H``; ``loss = L``; ``product = NaN`` (a general loss has no
+``jacobian = I - diag(cx, cy) H``; ``loss = L``; ``product = NaN`` (a general loss has no
 network output ``P``).
 
 Powers with small integer exponents become products (exponentiation by
@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 #: Bumped whenever the generated code changes for the same expression.
-CODEGEN_VERSION = "1"
+CODEGEN_VERSION = "2"
 
 #: Integer exponents up to this are expanded into products.
 MAX_EXPANDED_POWER = 64
@@ -246,13 +246,14 @@ def bundle_source(expr, x, y, header: str) -> str:
     hess = {"a": d["Lxx"], "b": d["Lxy"], "d": d["Lyy"]}
     out = [header.rstrip(), "import math", "", ""]
     out += ["def coef(eta):", "    return eta", "", ""]
-    out += _function("advance", "x, y, c", {"gx": d["Lx"], "gy": d["Ly"]}, dict(sym), lambda v: [
+    grad = {"gx": d["Lx"], "gy": d["Ly"]}
+    out += _function("advance", "x, y, cx, cy", grad, dict(sym), lambda v: [
         f"    ax = abs({v['gx']})",
         f"    ay = abs({v['gy']})",
         "    m = ax if ax >= ay else ay",
         "    if not ((ax == ax) & (ay == ay)):",
         "        m = math.inf",
-        f"    return x - c * {v['gx']}, y - c * {v['gy']}, m"]) + ["", ""]
+        f"    return x - cx * {v['gx']}, y - cy * {v['gy']}, m"]) + ["", ""]
     out += _function("measure", "x, y", {"gx": d["Lx"], "gy": d["Ly"]}, dict(sym), lambda v: [
         f"    ax = abs({v['gx']})",
         f"    ay = abs({v['gy']})",
@@ -285,12 +286,11 @@ def bundle_source(expr, x, y, header: str) -> str:
         "    # the large root without cancellation when the trace is negative",
         "    low = m - h",
         "    return (a * d - b * b) / low if low != 0.0 else 0.0"]) + ["", ""]
-    out += _function("jacobian", "x, y, c", hess, dict(sym), lambda v: [
+    out += _function("jacobian", "x, y, cx, cy", hess, dict(sym), lambda v: [
         f"    a = {v['a']}",
         f"    b = {v['b']}",
         f"    d = {v['d']}",
-        "    cb = -(c * b)",
-        "    return 1.0 - c * a, cb, cb, 1.0 - c * d"]) + ["", ""]
+        "    return 1.0 - cx * a, -(cx * b), -(cy * b), 1.0 - cy * d"]) + ["", ""]
     out += ["def product(x, y):",
             "    # a general loss has no network output P",
             "    return math.nan", ""]

@@ -1,7 +1,8 @@
 """The CPU kernels of one model, each compiled (or loaded from Numba's cache) on first use.
 
 A command compiles only what it calls: ``eosfast grid`` the grid kernel,
-``eosfast trajectory`` the trajectory kernel, and so on.
+``eosfast trajectory`` the trajectory kernel, and so on. Each optimizer
+(:mod:`.optim`) is its own set of kernels, compiled from the same templates.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .build import instantiate
 from .config import JIT
 from .grid import classify_template, grid_template
 from .maps import SOURCE_DIGEST, Maps
+from .optim import GD, namespace, scheme_key, state_step_template
 from .orbit import (
     bifurcation_template,
     jacobian_template,
@@ -22,7 +24,15 @@ from .orbit import (
 
 
 class ModelKernels:
-    """Compiled entry points of one map bundle (signatures: each template's docstring).
+    """Compiled entry points of one map bundle and optimizer (signatures: the templates').
+
+    Parameters
+    ----------
+    maps : Maps
+    opt : int
+        The optimizer's code (:data:`.optim.GD`, ``MOMENTUM``, ``NESTEROV``).
+    layered : bool
+        Whether the layers carrying ``y`` take their own step size.
 
     Attributes
     ----------
@@ -30,27 +40,38 @@ class ModelKernels:
         Built on first access.
     """
 
-    def __init__(self, maps: Maps):
+    def __init__(self, maps: Maps, opt: int = GD, layered: bool = False):
         self.maps = maps
-        self.key = f"{maps.key}|{SOURCE_DIGEST}"
+        self.opt = int(opt)
+        self.layered = bool(layered)
+        self.key = f"{maps.key}{scheme_key(self.opt, self.layered)}|{SOURCE_DIGEST}"
+
+    def _namespace(self) -> dict:
+        """The bundle's compiled functions, the optimizer's constants and its state step."""
+        from .config import INLINE
+
+        ns = vars(self.maps.cpu()).copy()
+        ns.update(namespace(self.opt, self.layered))
+        ns["ostep"] = instantiate(state_step_template, self.key, ns, **INLINE)
+        return ns
 
     def _bind(self, template, extra: dict | None = None, **options: Any):
-        namespace = vars(self.maps.cpu()).copy()
-        namespace.update(extra or {})
-        return instantiate(template, self.key, namespace, **{**JIT, **options})
+        ns = self._namespace()
+        ns.update(extra or {})
+        return instantiate(template, self.key, ns, **{**JIT, **options})
 
     @cached_property
     def classify(self):
         from .config import INLINE
 
-        return instantiate(classify_template, self.key, vars(self.maps.cpu()), **INLINE)
+        return instantiate(classify_template, self.key, self._namespace(), **INLINE)
 
     @cached_property
     def grid(self):
         from .config import INLINE
         from .grid import checked_step_template
 
-        step = instantiate(checked_step_template, self.key, vars(self.maps.cpu()), **INLINE)
+        step = instantiate(checked_step_template, self.key, self._namespace(), **INLINE)
         return self._bind(grid_template, {"classify": self.classify, "step": step})
 
     @cached_property
@@ -88,4 +109,4 @@ class ModelKernels:
         """The CUDA grid kernel (:class:`.cuda.CudaKernels`; needs numba-cuda)."""
         from .cuda import CudaKernels
 
-        return CudaKernels(self.maps, self.key)
+        return CudaKernels(self.maps, self.key, self.opt, self.layered)

@@ -48,6 +48,7 @@ from eosfast.errors import InvalidArgument
 from .build import bind
 from .config import CUDA_BLOCK, CUDA_GRAB, CUDA_JIT, CUDA_KERNEL, INLINE, NVVM, STEPS_PER_CHECK
 from .grid import classify_template
+from .optim import GD, namespace, state_step_template
 
 #: Name of the CUDA grid kernel; an NVVM compilation whose IR contains it (or
 #: another name of :data:`MARKERS`) is an eosfast kernel and gets the options of
@@ -163,14 +164,15 @@ def _compile_without_contraction() -> None:
 _contract = threading.local()
 
 
-def _kernel_source(maps, key: str):
-    """The plain grid kernel function of ``maps``, its device functions bound."""
+def _kernel_source(maps, key: str, opt: int = GD, layered: bool = False):
+    """The plain grid kernel function of ``maps`` and an optimizer, its device functions bound."""
     from numba import cuda
 
     _compile_without_contraction()
-    dev = maps.cuda()
-    classify = _device(bind(classify_template, key, vars(dev)))
-    return bind(grid_template, key, {**vars(dev), "cuda": cuda, "classify": classify})
+    ns = {**vars(maps.cuda()), **namespace(opt, layered)}
+    ns["ostep"] = _device(bind(state_step_template, key, ns))
+    classify = _device(bind(classify_template, key, ns))
+    return bind(grid_template, key, {**ns, "cuda": cuda, "classify": classify})
 
 
 def _device(f):
@@ -209,12 +211,12 @@ def device_functions(functions: dict) -> SimpleNamespace:
 
 
 def grid_template(key):
-    """The CUDA grid kernel of one model (compiled by :class:`CudaKernels`).
+    """The CUDA grid kernel of one model and optimizer (compiled by :class:`CudaKernels`).
 
     Signature::
 
-        eosfast_cuda_grid(x0, y0, eta, cap, tol, R, max_period, period_tol, counter,
-                          status, steps, period, sharp, loss, x, y)
+        eosfast_cuda_grid(x0, y0, eta, eta_y, beta, cap, tol, R, max_period, period_tol,
+                          counter, status, steps, period, sharp, loss, x, y)
 
     As :func:`.grid.grid_template` (same arrays, dtypes and meaning), plus
     ``counter``: a one-element int64 device array, zero before the launch,
@@ -223,8 +225,8 @@ def grid_template(key):
     points).
     """
 
-    def eosfast_cuda_grid(x0, y0, eta, cap, tol, R, max_period, period_tol, counter,
-                          status, steps, period, sharp, lss, xs, ys):
+    def eosfast_cuda_grid(x0, y0, eta, eta_y, beta, cap, tol, R, max_period, period_tol,
+                          counter, status, steps, period, sharp, lss, xs, ys):
         _ = key
         n = x0.size
         # this thread's points: i, then up to (not including) end; CUDA_GRAB
@@ -233,23 +235,33 @@ def grid_template(key):
         end = i + CUDA_GRAB
         x = 0.0
         y = 0.0
-        c = 0.0
+        u = 0.0
+        v = 0.0
+        cx = 0.0
+        cy = 0.0
+        b = 0.0
         t = 0
         if i < n:
             x = x0[i]
             y = y0[i]
-            c = coef(eta[i])  # noqa: F821
+            u = x
+            v = y
+            cx = coef(eta[i])  # noqa: F821
+            cy = coef(eta_y[i]) if LAYERED else cx  # noqa: F821
+            b = beta[i] if OPT != GD else 0.0  # noqa: F821
         while i < n:
             go = True
             for _k in range(STEPS_PER_CHECK):
-                xn, yn, m = advance(x, y, c)  # noqa: F821
+                xn, yn, un, vn, m = ostep(x, y, u, v, cx, cy, b)  # noqa: F821
                 go = (abs(x) <= R) & (abs(y) <= R) & (m >= tol) & (t < cap)
                 x = xn if go else x
                 y = yn if go else y
+                u = un if go else u
+                v = vn if go else v
                 t = t + 1 if go else t
             if not go:
                 st, per, sh, lo, xf, yf = classify(  # noqa: F821
-                    x, y, c, tol, R, max_period, period_tol)
+                    x, y, u, v, cx, cy, b, tol, R, max_period, period_tol)
                 status[i] = st
                 steps[i] = t
                 period[i] = per
@@ -264,7 +276,11 @@ def grid_template(key):
                 if i < n:
                     x = x0[i]
                     y = y0[i]
-                    c = coef(eta[i])  # noqa: F821
+                    u = x
+                    v = y
+                    cx = coef(eta[i])  # noqa: F821
+                    cy = coef(eta_y[i]) if LAYERED else cx  # noqa: F821
+                    b = beta[i] if OPT != GD else 0.0  # noqa: F821
                     t = 0
 
     return eosfast_cuda_grid
@@ -275,7 +291,7 @@ def signature():
     from numba import float64, int8, int16, int32, int64
 
     f1 = float64[::1]
-    return (f1, f1, f1, int64, float64, float64, int64, float64, int64[::1], int8[::1],
+    return (f1, f1, f1, f1, f1, int64, float64, float64, int64, float64, int64[::1], int8[::1],
             int32[::1], int16[::1], f1, f1, f1, f1)
 
 
@@ -323,12 +339,16 @@ class CudaKernels:
     maps : Maps
         The model's bundle (:mod:`.maps`).
     key : str
-        Its cache key (``ModelKernels.key``).
+        Its cache key (``ModelKernels.key``, which names the optimizer).
+    opt, layered :
+        The optimizer (:mod:`.optim`).
     """
 
-    def __init__(self, maps, key: str):
+    def __init__(self, maps, key: str, opt: int = GD, layered: bool = False):
         self.maps = maps
         self.key = key
+        self.opt = int(opt)
+        self.layered = bool(layered)
         self._grid = None
         self._lock = threading.Lock()
 
@@ -344,7 +364,7 @@ class CudaKernels:
                 from numba import cuda
                 from numba.cuda.cudadrv import nvvm
 
-                source = _kernel_source(self.maps, self.key)
+                source = _kernel_source(self.maps, self.key, self.opt, self.layered)
                 before = nvvm.compile_ir.applied
                 kernel = cuda.jit(signature(), **_jit_options(True))(source)
                 if not simulated():
@@ -373,7 +393,8 @@ class CudaKernels:
         if blocks is None:
             blocks = launch_blocks(n, threads)
         self.grid[blocks, threads, stream](
-            arrays["x0"], arrays["y0"], arrays["eta"], np.int64(steps), np.float64(tol),
+            arrays["x0"], arrays["y0"], arrays["eta"], arrays["eta_y"], arrays["beta"],
+            np.int64(steps), np.float64(tol),
             np.float64(escape), np.int64(max_period), np.float64(period_tol), counter,
             arrays["status"], arrays["steps"], arrays["period"], arrays["sharpness"],
             arrays["loss"], arrays["x"], arrays["y"])
@@ -409,7 +430,8 @@ def device_name() -> str:
     return name.decode() if isinstance(name, bytes) else str(name)
 
 
-def grid_ptx(maps, key: str, cc: tuple[int, int] = (9, 0), contract: bool = False) -> str:
+def grid_ptx(maps, key: str, cc: tuple[int, int] = (9, 0), contract: bool = False,
+             opt: int = GD, layered: bool = False) -> str:
     """The PTX of the grid kernel of ``maps`` for compute capability ``cc``.
 
     Needs numba-cuda and libNVVM, not a device. ``contract=True`` compiles
@@ -418,7 +440,7 @@ def grid_ptx(maps, key: str, cc: tuple[int, int] = (9, 0), contract: bool = Fals
     """
     from numba import cuda
 
-    fn = _kernel_source(maps, key)
+    fn = _kernel_source(maps, key, opt, layered)
     sig = signature()
     _contract.on = bool(contract)
     try:
@@ -435,8 +457,9 @@ OUTPUTS = {"status": np.dtype(np.int8), "steps": np.dtype(np.int32),
            "period": np.dtype(np.int16), "sharpness": np.dtype(np.float64),
            "loss": np.dtype(np.float64), "x": np.dtype(np.float64), "y": np.dtype(np.float64)}
 
-#: The kernel's input arrays.
-INPUTS = ("x0", "y0", "eta")
+#: The kernel's input arrays (``eta_y`` and ``beta`` are read only by the
+#: kernels of the optimizers that use them).
+INPUTS = ("x0", "y0", "eta", "eta_y", "beta")
 
 
 class Slot:

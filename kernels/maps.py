@@ -8,17 +8,21 @@ functions of float64 scalars; each target compiles them its own way (inlined
 
 ``coef(eta) -> c``
     The per-point constant the step uses (``s * eta`` for a coupled network).
-``advance(x, y, c) -> (x', y', m)``
-    One GD step from ``(x, y)``, and the convergence measure ``m >= 0`` *at*
+``advance(x, y, cx, cy) -> (x', y', m)``
+    One GD step from ``(x, y)``, the layers carrying ``x`` stepping with
+    ``cx = coef(eta_x)`` and those carrying ``y`` with ``cy = coef(eta_y)``
+    (``cx == cy`` for one step size: the arithmetic is then that of a single
+    ``c``, bit for bit), and the convergence measure ``m >= 0`` *at*
     ``(x, y)``: the point counts as converged (and the step is not taken) when
-    ``m < tol``. Every kernel steps through this one function.
+    ``m < tol``. Every kernel steps through this one function; the optimizers
+    (:mod:`eosfast.kernels.optim`) wrap it.
 ``measure(x, y) -> m``
     The same measure alone.
 ``is_minimum(x, y, tol) -> bool``
     For a point with ``m < tol``: a minimum (True), or another critical point.
 ``loss(x, y)``, ``sharpness(x, y)``
     The objective and the top eigenvalue of its Hessian at ``(x, y)``.
-``jacobian(x, y, c) -> (dx'/dx, dx'/dy, dy'/dx, dy'/dy)``
+``jacobian(x, y, cx, cy) -> (dx'/dx, dx'/dy, dy'/dx, dy'/dy)``
     Of the step, for Lyapunov exponents and Newton's method on cycles.
 ``product(x, y) -> P``
     The network's output ``P`` (an observable of orbit diagrams; NaN if none).
@@ -162,7 +166,7 @@ def coupled(p: int, q: int, s: float) -> Maps:
     A depth-``k`` network ``P = w_1 ... w_k`` whose ``p`` weights equal ``x``
     and ``q = k - p`` equal ``y`` (GD preserves the coupling), objective
     ``L = s/2 (1 - P)^2``; ``s = 2`` gives the paper's ``(1 - xy)^2``.
-    The step is ``x' = x + s eta r x^(p-1) y^q``, ``y' = y + s eta r x^p y^(q-1)``
+    The step is ``x' = x + s eta_x r x^(p-1) y^q``, ``y' = y + s eta_y r x^p y^(q-1)``
     with ``r = 1 - P``; converged means ``|r| < tol`` (every such point is a
     global minimum). ``sharpness`` is the top eigenvalue of the full ``k x k``
     network Hessian, not of the reduced 2-variable one.
@@ -174,14 +178,13 @@ def coupled(p: int, q: int, s: float) -> Maps:
     def coef(eta):
         return s * eta
 
-    def advance(x, y, c):
+    def advance(x, y, cx, cy):
         a = ipow(x, p - 1)
         b = ipow(y, q - 1)
         ax = a * x
         by = b * y
         r = 1.0 - ax * by
-        g = c * r
-        return x + g * (a * by), y + g * (ax * b), abs(r)
+        return x + (cx * r) * (a * by), y + (cy * r) * (ax * b), abs(r)
 
     def measure(x, y):
         return abs(1.0 - (ipow(x, p - 1) * x) * (ipow(y, q - 1) * y))
@@ -196,8 +199,8 @@ def coupled(p: int, q: int, s: float) -> Maps:
         r = 1.0 - (ipow(x, p - 1) * x) * (ipow(y, q - 1) * y)
         return 0.5 * s * r * r
 
-    def jacobian(x, y, c):
-        # F = x + c r gx, G = y + c r gy with r = 1 - P, P = x^p y^q,
+    def jacobian(x, y, cx, cy):
+        # F = x + cx r gx, G = y + cy r gy with r = 1 - P, P = x^p y^q,
         # gx = dP/dx / p = x^(p-1) y^q, gy = x^p y^(q-1).
         P = ipow(x, p) * ipow(y, q)
         r = 1.0 - P
@@ -207,10 +210,10 @@ def coupled(p: int, q: int, s: float) -> Maps:
         gyy = (q - 1) * ipow(x, p) * ipow(y, q - 2) if q >= 2 else 0.0
         gxy = q * ipow(x, p - 1) * ipow(y, q - 1)  # d gx / dy
         gyx = p * ipow(x, p - 1) * ipow(y, q - 1)  # d gy / dx
-        fxx = 1.0 + c * (r * gxx - p * gx * gx)
-        fxy = c * (r * gxy - q * gy * gx)
-        fyx = c * (r * gyx - p * gx * gy)
-        fyy = 1.0 + c * (r * gyy - q * gy * gy)
+        fxx = 1.0 + cx * (r * gxx - p * gx * gx)
+        fxy = cx * (r * gxy - q * gy * gx)
+        fyx = cy * (r * gyx - p * gx * gy)
+        fyy = 1.0 + cy * (r * gyy - q * gy * gy)
         return fxx, fxy, fyx, fyy
 
     def sharpness(x, y):

@@ -163,25 +163,30 @@ def cubic_orbit_diagram(a, kappa, b0, burn, out):
 
 
 def trajectory_template(key):
-    """The trajectory kernel of one model.
+    """The trajectory kernel of one model and optimizer.
 
     Signature::
 
-        run(x0, y0, eta, R, xs, ys, loss, sharp) -> n
+        run(x0, y0, eta, eta_y, beta, R, xs, ys, loss, sharp) -> n
 
-    Fills ``xs, ys, loss, sharp`` (float64, shape (T + 1,)) with the states
-    ``w_0 .. w_n`` and the objective and sharpness at each. It stops early
-    only on divergence: ``n = T`` for a bounded run, otherwise the first step
-    whose state escapes (that state is recorded, entries after it are left
+    Fills ``xs, ys, loss, sharp`` (float64, shape (T + 1,)) with the
+    positions ``w_0 .. w_n`` and the objective and sharpness at each
+    (``eta_y`` is read only by a ``LAYERED`` kernel, ``beta`` only by the
+    momentum methods; the orbit starts at rest). It stops early only on
+    divergence: ``n = T`` for a bounded run, otherwise the first step whose
+    state escapes (that state is recorded, entries after it are left
     untouched).
     """
 
-    def run(x0, y0, eta, R, xs, ys, lss, sharp):
+    def run(x0, y0, eta, eta_y, beta, R, xs, ys, lss, sharp):
         _ = key
         T = xs.size - 1
-        c = coef(eta)  # noqa: F821 (bound per model)
+        cx = coef(eta)  # noqa: F821 (bound per model)
+        cy = coef(eta_y) if LAYERED else cx  # noqa: F821
         x = x0
         y = y0
+        u = x0
+        v = y0
         for t in range(T + 1):
             xs[t] = x
             ys[t] = y
@@ -190,7 +195,7 @@ def trajectory_template(key):
             if not ((abs(x) <= R) & (abs(y) <= R)):
                 return t
             if t < T:
-                x, y, _m = advance(x, y, c)  # noqa: F821
+                x, y, u, v, _m = ostep(x, y, u, v, cx, cy, beta)  # noqa: F821
         return T
 
     return run
@@ -200,14 +205,14 @@ def jacobian_template(key):
     """``run(xs, ys, eta, out)``: Jacobians of the GD map along an orbit.
 
     ``xs, ys`` shape (n,) float64; ``out`` shape (n, 2, 2) float64, filled with
-    ``[[dx'/dx, dx'/dy], [dy'/dx, dy'/dy]]`` at each state.
+    ``[[dx'/dx, dx'/dy], [dy'/dx, dy'/dy]]`` at each state (one step size).
     """
 
     def run(xs, ys, eta, out):
         _ = key
         c = coef(eta)  # noqa: F821
         for t in range(xs.size):
-            a, b, cc, d = jacobian(xs[t], ys[t], c)  # noqa: F821
+            a, b, cc, d = jacobian(xs[t], ys[t], c, c)  # noqa: F821
             out[t, 0, 0] = a
             out[t, 0, 1] = b
             out[t, 1, 0] = cc
@@ -231,21 +236,26 @@ def pointwise_template(key):
 
 
 def bifurcation_template(key):
-    """The orbit-diagram kernel of one model, parallel over eta.
+    """The orbit-diagram kernel of one model and optimizer, parallel over eta.
 
     Signature::
 
-        run(x0, y0, etas, burn, tol, R, obs, period_tol, max_period,
+        run(x0, y0, etas, etas_y, beta, burn, tol, R, obs, period_tol, max_period,
             orbit, period, lyap) -> None
 
-    For every ``etas[i]`` (float64, shape (m,)) it runs ``burn`` GD steps from
-    ``(x0, y0)``, then ``n = orbit.shape[1]`` recorded steps, writing the
-    observable ``OBSERVABLES[obs]`` of the states after each step into
-    ``orbit[i]`` (float64, (m, n)), the period code into ``period[i]`` (int16,
-    (m,): 1 converged, ``k >= 2`` periodic, 0 none, -1 diverged) and the
-    largest Lyapunov exponent of the recorded steps into ``lyap[i]``
-    (float64, nats per step; NaN if diverged). Converged means the model's
-    measure is below ``tol`` at the end, or period 1 by :func:`detect_period`.
+    For every ``etas[i]`` (float64, shape (m,); the step size of the layers
+    carrying ``x``, and of those carrying ``y`` unless ``LAYERED``, which
+    reads ``etas_y[i]``) it runs ``burn`` steps of the optimizer (momentum
+    ``beta``, from rest) from ``(x0, y0)``, then ``n = orbit.shape[1]``
+    recorded steps, writing the observable ``OBSERVABLES[obs]`` of the
+    positions after each step into ``orbit[i]`` (float64, (m, n)), the period
+    code into ``period[i]`` (int16, (m,): 1 converged, ``k >= 2`` periodic, 0
+    none, -1 diverged) and the largest Lyapunov exponent of the recorded
+    steps into ``lyap[i]`` (float64, nats per step; NaN if diverged; of the
+    whole state, four-dimensional for the momentum methods). Converged means
+    the optimizer's measure is below ``tol`` at the end, or period 1 by
+    :func:`detect_period` (a cycle of the positions is one of the whole
+    state, whose previous position is the last position).
     From an escape on, the row is NaN.
 
     Layout: ``LANES`` step sizes are iterated together in small buffers (their
@@ -259,7 +269,8 @@ def bifurcation_template(key):
     v0x, v0y = _V0
     L = LANES
 
-    def run(x0, y0, etas, burn, tol, R, obs, period_tol, max_period, orbit, period, lyap):
+    def run(x0, y0, etas, etas_y, beta, burn, tol, R, obs, period_tol, max_period,
+            orbit, period, lyap):
         _ = key
         m, n = orbit.shape
         nblocks = (m + L - 1) // L
@@ -268,19 +279,27 @@ def bifurcation_template(key):
             nl = min(L, m - i0)
             X = np.full(L, x0)
             Y = np.full(L, y0)
-            C = np.zeros(L)
+            U = np.full(L, x0)
+            V = np.full(L, y0)
+            CX = np.zeros(L)
+            CY = np.zeros(L)
             A = np.zeros(L, np.bool_)
             for l in range(nl):
-                C[l] = coef(etas[i0 + l])  # noqa: F821
+                CX[l] = coef(etas[i0 + l])  # noqa: F821
+                CY[l] = coef(etas_y[i0 + l]) if LAYERED else CX[l]  # noqa: F821
                 A[l] = (abs(x0) <= R) & (abs(y0) <= R)
             for _ in range(burn):
                 for l in range(L):
                     x = X[l]
                     y = Y[l]
-                    xn, yn, _m = advance(x, y, C[l])  # noqa: F821
+                    u = U[l]
+                    v = V[l]
+                    xn, yn, un, vn, _m = ostep(x, y, u, v, CX[l], CY[l], beta)  # noqa: F821
                     go = A[l]
                     X[l] = xn if go else x
                     Y[l] = yn if go else y
+                    U[l] = un if go else u
+                    V[l] = vn if go else v
                     A[l] = go & (abs(xn) <= R) & (abs(yn) <= R)
             xs = np.empty((L, n))
             ys = np.empty((L, n))
@@ -288,6 +307,10 @@ def bifurcation_template(key):
             by = np.empty((STEPS_PER_CHECK, L))
             VX = np.full(L, v0x)
             VY = np.full(L, v0y)
+            # the tangent's previous-position part (momentum methods): the
+            # start is generic in the whole state space
+            VU = np.full(L, v0y)
+            VV = np.full(L, v0x)
             LS = np.zeros(L)
             for t0 in range(0, n, STEPS_PER_CHECK):
                 t1 = min(n, t0 + STEPS_PER_CHECK)
@@ -295,18 +318,43 @@ def bifurcation_template(key):
                     for l in range(L):
                         x = X[l]
                         y = Y[l]
-                        c = C[l]
+                        u = U[l]
+                        v = V[l]
+                        cx = CX[l]
+                        cy = CY[l]
                         go = (abs(x) <= R) & (abs(y) <= R)
-                        a, b, cc, d = jacobian(x, y, c)  # noqa: F821
-                        xn, yn, _m = advance(x, y, c)  # noqa: F821
                         vx = VX[l]
                         vy = VY[l]
-                        VX[l] = a * vx + b * vy
-                        VY[l] = cc * vx + d * vy
+                        if OPT == GD:  # noqa: F821
+                            a, b, cc, d = jacobian(x, y, cx, cy)  # noqa: F821
+                            VX[l] = a * vx + b * vy
+                            VY[l] = cc * vx + d * vy
+                        elif OPT == MOMENTUM:  # noqa: F821
+                            # w' = G(w) + beta (w - w_prev): J = [[J_G + beta, -beta], [1, 0]]
+                            a, b, cc, d = jacobian(x, y, cx, cy)  # noqa: F821
+                            vu = VU[l]
+                            vv = VV[l]
+                            VX[l] = a * vx + b * vy + beta * (vx - vu)
+                            VY[l] = cc * vx + d * vy + beta * (vy - vv)
+                            VU[l] = vx
+                            VV[l] = vy
+                        else:
+                            # w' = G(w + beta (w - w_prev)), J_G at the look-ahead point
+                            a, b, cc, d = jacobian(x + beta * (x - u),  # noqa: F821
+                                                   y + beta * (y - v), cx, cy)
+                            lx = vx + beta * (vx - VU[l])
+                            ly = vy + beta * (vy - VV[l])
+                            VX[l] = a * lx + b * ly
+                            VY[l] = cc * lx + d * ly
+                            VU[l] = vx
+                            VV[l] = vy
+                        xn, yn, un, vn, _m = ostep(x, y, u, v, cx, cy, beta)  # noqa: F821
                         xn = xn if go else x
                         yn = yn if go else y
                         X[l] = xn
                         Y[l] = yn
+                        U[l] = un if go else u
+                        V[l] = vn if go else v
                         bx[t, l] = xn
                         by[t, l] = yn
                 for l in range(L):
@@ -314,10 +362,15 @@ def bifurcation_template(key):
                         xs[l, t0 + t] = bx[t, l]
                         ys[l, t0 + t] = by[t, l]
                     big = max(abs(VX[l]), abs(VY[l]))
+                    if OPT != GD:  # noqa: F821
+                        big = max(big, max(abs(VU[l]), abs(VV[l])))
                     if big > 0.0 and big < np.inf:
                         LS[l] += math.log(big)
                         VX[l] /= big
                         VY[l] /= big
+                        if OPT != GD:  # noqa: F821
+                            VU[l] /= big
+                            VV[l] /= big
             K = np.full(L, n)
             for l in range(nl):
                 if not A[l]:
@@ -356,9 +409,17 @@ def bifurcation_template(key):
                     continue
                 vx = VX[l]
                 vy = VY[l]
-                lyap[i] = (LS[l] + math.log(math.sqrt(vx * vx + vy * vy))) / n
+                norm2 = vx * vx + vy * vy
+                if OPT != GD:  # noqa: F821
+                    norm2 = norm2 + (VU[l] * VU[l] + VV[l] * VV[l])
+                lyap[i] = (LS[l] + math.log(math.sqrt(norm2))) / n
                 per = detect_period(xs[l], ys[l], n, period_tol, max_period)
-                if measure(X[l], Y[l]) < tol:  # noqa: F821
+                if OPT == GD:  # noqa: F821
+                    mend = measure(X[l], Y[l])  # noqa: F821
+                else:
+                    _a, _b, _c, _d, mend = ostep(X[l], Y[l], U[l], V[l], CX[l],  # noqa: F821
+                                                 CY[l], beta)
+                if mend < tol:
                     per = CONVERGED
                 period[i] = per
 

@@ -46,7 +46,7 @@ def lanes_template(key):
                 C[l] = coef(eta[b * LANES + l])  # noqa: F821 (bound per model)
             for _ in range(steps):
                 for l in range(LANES):
-                    xn, yn, m = advance(X[l], Y[l], C[l])  # noqa: F821
+                    xn, yn, m = advance(X[l], Y[l], C[l], C[l])  # noqa: F821
                     X[l] = xn
                     Y[l] = yn
             for l in range(LANES):
@@ -73,7 +73,7 @@ def straight_template(key):
             t = 0
             st = 0
             while True:
-                xn, yn, m = advance(x, y, c)  # noqa: F821
+                xn, yn, m = advance(x, y, c, c)  # noqa: F821
                 if not ((abs(x) <= R) & (abs(y) <= R)):
                     st = -1
                     break

@@ -254,3 +254,50 @@ def vec_run(x1, x2, y1, y2, eta, cap, tol, R, kick_step=-1, kick_factor=1.0):
         if t + 1 == kick_step:
             y1, y2 = y1 * kick_factor, y2 * kick_factor
     raise AssertionError("unreachable")
+
+
+# ---------------------------------------------------------------- optimizers (issue 19)
+
+
+def layered_step(x, y, eta_x, eta_y, p, q, s):
+    """GD with a step size per layer: the x-carrying weights take eta_x, the others eta_y."""
+    a = ipow(x, p - 1)
+    b = ipow(y, q - 1)
+    ax = a * x
+    by = b * y
+    r = 1.0 - ax * by
+    return x + ((s * eta_x) * r) * (a * by), y + ((s * eta_y) * r) * (ax * b)
+
+
+def run_point_optimizer(x0, y0, eta_x, eta_y, beta, method, model, cap, tol, R):
+    """(status, steps, x, y) of heavy-ball or Nesterov from rest, by the grid's stopping rules.
+
+    Written from the definitions (docs/optimizers.md): the push is
+    ``beta (w - w_prev)`` and adds nothing when it is zero; heavy-ball
+    steps from ``w``, Nesterov from ``w + push``; a state has stopped when
+    ``|1 - P|`` where the gradient is taken, and both components of the
+    push, are below ``tol``. status 0 = reached the cap.
+    """
+    p, q, s, _ = MODELS[model]
+    x, y = x0, y0
+    u, v = x0, y0
+    for t in range(cap + 1):
+        if not (abs(x) <= R and abs(y) <= R):
+            return -1, t, math.nan, math.nan
+        px, py = beta * (x - u), beta * (y - v)
+        gx, gy = x, y
+        if method == "nesterov":
+            gx = x + px if px != 0 else x
+            gy = y + py if py != 0 else y
+        m = abs(residual(gx, gy, p, q))
+        if max(m, abs(px), abs(py)) < tol:
+            return 1, t, x, y
+        if t == cap:
+            return 0, t, x, y
+        nx, ny = layered_step(gx, gy, eta_x, eta_y, p, q, s)
+        if method == "momentum":
+            nx = nx + px if px != 0 else nx
+            ny = ny + py if py != 0 else ny
+        u, v = x, y
+        x, y = nx, ny
+    raise AssertionError("unreachable")

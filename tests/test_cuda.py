@@ -150,6 +150,21 @@ a = eosfast.ensemble(10, 0.2, 8, seed=2, steps=120)
 b = eosfast.ensemble(10, 0.2, 8, seed=2, steps=120, backend="cuda")
 vec["ensemble"] = {n: differ(a.arrays[n], b.arrays[n]) for n in V.FIELDS}
 report["vector"] = vec
+
+# the optimizers (issue 19): heavy-ball, Nesterov, per-layer step sizes
+opt = {}
+for name, how in {"momentum": {"optimizer": "momentum", "beta": 0.5},
+                  "nesterov": {"optimizer": "nesterov", "beta": 0.3},
+                  "layered": {"eta_x": 0.15, "eta_y": 0.3}}.items():
+    for model in ("zhu4", "deg3"):
+        kw = dict(res=9, x_range=(-1, 3), y_range=(-1, 3), eta=[0.2, 0.4], steps=120,
+                  tile=(5, 7), **how)
+        cpu = eosfast.grid(model, **kw)
+        gpu = eosfast.grid(model, executor=CudaExecutor(threads=2, batch_points=100), **kw)
+        opt[f"{name} {model}"] = {
+            "differ": {n: differ(getattr(cpu, n), getattr(gpu, n)) for n in GRID_DTYPES},
+            "status": sorted(set(cpu.status.ravel().tolist()))}
+report["optimizers"] = opt
 print("REPORT", json.dumps(report))
 """
 
@@ -191,6 +206,15 @@ def test_simulated_points_are_the_cpus(simulated):
     assert simulated["points"] == {n: 0 for n in simulated["points"]} and simulated["points"]
 
 
+def test_simulated_optimizers_match_cpu_point_for_point(simulated):
+    """Heavy-ball, Nesterov and per-layer step sizes on the GPU: the CPU's, bit for bit."""
+    opt = simulated["optimizers"]
+    assert len(opt) == 6
+    for case, r in opt.items():
+        assert r["differ"] == dict.fromkeys(r["differ"], 0), case
+        assert {-1, 1} <= set(r["status"]), case
+
+
 def test_simulated_axes_are_fixed_points(simulated):
     """On x = 0 the zhu4 and deg6 steps vanish: period-1 critical points, not minima."""
     for model in ("zhu4", "deg6"):
@@ -229,6 +253,11 @@ from eosfast.kernels.cuda_vector import ensemble_ptx
 vec = ensemble_ptx()
 report["ensemble"] = {"unsafe": unsafe_instructions(vec), "ops": ops(vec)}
 m = get_model("zhu4")
+from eosfast.optimizer import Optimizer
+for how in (Optimizer("momentum", 0.5), Optimizer("nesterov", 0.5), Optimizer(eta_x=0.1)):
+    ptx = grid_ptx(m.maps, m.kernels_for(how).key, opt=how.code, layered=how.layered)
+    report[f"zhu4 {how.method} {how.layered}"] = {"unsafe": unsafe_instructions(ptx),
+                                                  "ops": ops(ptx)}
 control = grid_ptx(m.maps, m.kernels.key, contract=True)
 report["control"] = {"unsafe": unsafe_instructions(control), "ops": ops(control)}
 print("REPORT", json.dumps(report))
@@ -252,6 +281,14 @@ def test_kernel_ptx_has_no_fused_multiply_add(ptx, model):
     # every float64 add, subtract and multiply rounds on its own
     assert {"add.rn.f64", "sub.rn.f64", "mul.rn.f64"} <= set(r["ops"])
     assert not [op for op in r["ops"] if op.startswith(("fma", "mad"))]
+
+
+@pytest.mark.parametrize("case", ["zhu4 momentum False", "zhu4 nesterov False",
+                                  "zhu4 gd True"])
+def test_optimizer_kernel_ptx_has_no_fused_multiply_add(ptx, case):
+    r = ptx[case]
+    assert r["unsafe"] == []
+    assert {"add.rn.f64", "sub.rn.f64", "mul.rn.f64"} <= set(r["ops"])
 
 
 def test_ensemble_kernel_ptx_has_no_fused_multiply_add(ptx):

@@ -184,40 +184,51 @@ def basin(ax: Axes, result, field: str = "status", eta: float | None = None,
 def concentration(ax: Axes, result, eta: float | None = None, bins: int = 120):
     """Histogram of the final sharpness over all converged inits of a grid at one eta.
 
-    Marks ``2/eta``, the theorem's band ``(2/eta - 20 eta / 3, 2/eta)``
-    (Corollary 3.1, math.md s. 3) and the vertex prediction ``2/eta - eta/2``.
+    Marks the optimizer's threshold (:meth:`eosfast.optimizer.Optimizer.threshold`).
+    For plain GD, also the theorem's band ``(2/eta - 20 eta / 3, 2/eta)``
+    (Corollary 3.1, math.md s. 3) and the vertex prediction ``2/eta - eta/2``;
+    for the others (no theorem), the share of converged inits within 5% of it.
 
     Returns
     -------
     counts, edges : ndarray
         The histogram drawn.
     """
+    from ..optimizer import Optimizer
+
     i, e = _slice(result, eta)
-    stable, unstable = stable_converged(result.status[i], result.sharpness[i], e)
+    opt = Optimizer.from_params(getattr(result, "params", None) or {})
+    thr = float(opt.threshold(e))
+    stable, unstable = stable_converged(result.status[i], result.sharpness[i], e, thr)
     sharp = np.asarray(result.sharpness[i])[stable]
     n_unstable = int(np.count_nonzero(unstable))
-    thr = 2.0 / e
-    lo_band = thr - 20.0 * e / 3.0
+    if opt.plain:
+        lo_band = thr - 20.0 * e / 3.0
+        band_label = "theorem band (2/$\\eta$ - 20$\\eta$/3, 2/$\\eta$)"
+    else:
+        lo_band = 0.95 * thr
+        band_label = f"within 5% of {opt.threshold_label}"
     if sharp.size == 0:
         raise EosfastError(f"no converged inits at eta={e!r}")
     lo = min(float(sharp.min()), lo_band)
     counts, edges, _ = ax.hist(sharp, bins=np.linspace(lo, thr, bins + 1), color="#2166ac",
                                log=True)
-    ax.axvspan(lo_band, thr, color="#fdae61", alpha=0.35, zorder=0,
-               label="theorem band (2/$\\eta$ - 20$\\eta$/3, 2/$\\eta$)")
-    ax.axvline(thr, **THRESHOLD_STYLE, label="2/$\\eta$")
-    ax.axvline(thr - e / 2, color="#1a9850", lw=1.0, ls=":", label="vertex: 2/$\\eta$ - $\\eta$/2")
+    ax.axvspan(lo_band, thr, color="#fdae61", alpha=0.35, zorder=0, label=band_label)
+    ax.axvline(thr, **THRESHOLD_STYLE, label=opt.threshold_label)
+    if opt.plain:
+        ax.axvline(thr - e / 2, color="#1a9850", lw=1.0, ls=":",
+                   label="vertex: 2/$\\eta$ - $\\eta$/2")
     n_band = int(np.count_nonzero((sharp > lo_band) & (sharp < thr)))
     ax.set_xlabel("final sharpness")
     ax.set_ylabel("converged inits")
-    apart = (f"\n({n_unstable} more sit exactly on a minimum sharper than 2/$\\eta$: left "
-             "out)") if n_unstable else ""
-    ax.set_title(f"{result.model_label}, $\\eta$ = {e:g}: {sharp.size} converged inits, "
-                 f"{percent(n_band, sharp.size)} of them in the band{apart}",
-                 fontsize=9)
+    apart = (f"\n({n_unstable} more sit exactly on a minimum sharper than the threshold: "
+             "left out)") if n_unstable else ""
+    how = opt.describe()
+    ax.set_title(f"{result.model_label}, $\\eta$ = {e:g}{', ' + how if how else ''}: "
+                 f"{sharp.size} converged inits, {percent(n_band, sharp.size)} of them in the "
+                 f"{'band' if opt.plain else 'top 5%'}{apart}", fontsize=9)
     ax.legend(fontsize=8, loc="upper center")
     return counts, edges
-
 
 
 def adaptivity(ax: Axes, eta, sharpness, status=None, label: str = "final sharpness"):

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 def plot_sharpness(ax: Axes, traj, color=None, label: str | None = None,
                    threshold: bool = True):
-    """Sharpness against step, with the ``2/eta`` line.
+    """Sharpness against step, with the optimizer's threshold (``2/eta`` for GD).
 
     Returns
     -------
@@ -21,7 +21,7 @@ def plot_sharpness(ax: Axes, traj, color=None, label: str | None = None,
     label = label if label is not None else f"$\\eta$ = {traj.eta:g}"
     (line,) = ax.plot(traj.step, traj.sharpness, color=color, lw=1.0, label=label)
     if threshold:
-        ax.axhline(2.0 / traj.eta, color=line.get_color(), ls="--", lw=0.8, alpha=0.8)
+        ax.axhline(traj.threshold, color=line.get_color(), ls="--", lw=0.8, alpha=0.8)
     ax.set_xlabel("step")
     ax.set_ylabel("sharpness")
     return line

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import defaults, validate
 from ..errors import EosfastError, InvalidArgument
+from ..optimizer import Optimizer
 from ..result import Result, percent
 from ..status import Status
 from ..stoprule import StopRule
@@ -247,7 +248,8 @@ def spec_from_params(params: Mapping, path=None) -> RefineSpec:
                                 eta=params["eta"], rule=StopRule.from_params(params),
                                 halo=params["halo"], contrast=params.get("contrast"),
                                 verify=params.get("verify", 0), seed=params.get("seed", 0),
-                                model_params=params.get("model_params") or None)
+                                model_params=params.get("model_params") or None,
+                                optimizer=Optimizer.from_params(params))
     except EosfastError as exc:
         raise EosfastError(f"{path} is damaged: its parameters are not valid ({exc})") \
             from None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import defaults, interrupts, validate
+from ..optimizer import OPTIMIZER_KEYS, Optimizer
 from ..stoprule import StopRule
 from ..store.layouts import GRID_FIELDS
 from .lattice import (
@@ -66,7 +67,9 @@ def refine(model: str = defaults.MODEL, base: int = defaults.REFINE_BASE,
            scheduler: str | None = None, backend: str = defaults.BACKEND,
            executor: Executor | None = None, insist: bool = False,
            rule: StopRule | None = None,
-           progress: Callable[[int, int], None] | None = None):
+           progress: Callable[[int, int], None] | None = None,
+           optimizer: str | Optimizer = "gd", beta: float | None = None,
+           eta_x: float | None = None, eta_y: float | None = None):
     """Refine a GD basin map where its outcome changes (see the module docstring).
 
     Parameters
@@ -112,6 +115,8 @@ def refine(model: str = defaults.MODEL, base: int = defaults.REFINE_BASE,
         (:func:`estimate`) exceeds what this machine has free.
     progress : callable, optional
         ``progress(done, total)`` in thousandths of each level.
+    optimizer, beta, eta_x, eta_y
+        The optimizer, as for :func:`eosfast.grid` (:mod:`eosfast.optimizer`).
 
     Returns
     -------
@@ -129,7 +134,8 @@ def refine(model: str = defaults.MODEL, base: int = defaults.REFINE_BASE,
     spec = make_refine_spec(model, base, levels, model_params=model_params, x_range=x_range,
                             y_range=y_range, eta=eta, steps=steps, tol=tol, escape=escape,
                             halo=halo, contrast=contrast, verify=verify, seed=seed,
-                            max_period=max_period, period_tol=period_tol, rule=rule)
+                            max_period=max_period, period_tol=period_tol, rule=rule,
+                            optimizer=optimizer, beta=beta, eta_x=eta_x, eta_y=eta_y)
     path = None if out is None else validate.path("out", out)
     if executor is None:
         executor = make_executor(scheduler, threads, backend)
@@ -139,13 +145,22 @@ def refine(model: str = defaults.MODEL, base: int = defaults.REFINE_BASE,
         return _refine_to_file(spec, path, force, resume, executor, progress, insist)
 
 
+def result_keys(spec: RefineSpec) -> list[str]:
+    """The parameters a resumed file must share with ``spec``: all, the optimizer's included.
+
+    (A plain-GD spec records no optimizer, and a GD request must not continue
+    a momentum file.)
+    """
+    return list(dict.fromkeys([*spec.params(), *OPTIMIZER_KEYS]))
+
+
 def compute_base(spec: RefineSpec, executor: Executor):
     """The dense base grid (every field), exactly as ``eosfast grid --res base`` computes it."""
     from ..grid import grid
 
     return grid(spec.model, spec.base, model_params=dict(spec.model_params),
                 x_range=spec.x_range, y_range=spec.y_range,
-                eta=spec.eta, rule=spec.rule, executor=executor)
+                eta=spec.eta, rule=spec.rule, executor=executor, optimizer=spec.optimizer)
 
 
 def level_progress(progress, level: int, levels: int):
@@ -163,7 +178,7 @@ def _refine_in_memory(spec: RefineSpec, executor: Executor, progress,
                       insist: bool = False) -> RefinedResult:
     from ..tiles import load_kernels
 
-    load_kernels(spec.model_spec)
+    load_kernels(spec.model_spec, spec.optimizer)
     t0 = time.perf_counter()
     base_grid = compute_base(spec, executor)
     estimate(spec, base_grid.status[0]).check(None, insist)
@@ -216,10 +231,11 @@ def _refine_to_file(spec: RefineSpec, out, force: bool, resume: bool, executor: 
                                                         if n else "")
 
     with Run(out, force=force, resume=resume) as run:
-        if run.resume_existing(stored, spec.params(), complete, defaults=OLD_DEFAULTS):
+        if run.resume_existing(stored, spec.params(), complete, keys=result_keys(spec),
+                               defaults=OLD_DEFAULTS):
             r = read_refined(out)
             return RefineRun(out, spec, r.points, r.level_points, 0, 0, 0.0, r.verification)
-        load_kernels(spec.model_spec)
+        load_kernels(spec.model_spec, spec.optimizer)
         interrupts.checkpoint()  # a signal while Numba compiled (it cannot raise there)
         t0 = time.perf_counter()
         classify = _Counting(spec.classifier(executor))
@@ -318,7 +334,7 @@ def _open_for_resume(part, spec: RefineSpec, run):
     from ..store.h5 import closed_on_error
 
     f = rf.open_for_resume(part, lambda stored: run.check_params(
-        part, stored, spec.params(), defaults=OLD_DEFAULTS))
+        part, stored, spec.params(), result_keys(spec), defaults=OLD_DEFAULTS))
     with closed_on_error(f):
         base_grid = _read_base(f, spec)
         lat = new_lattice(spec, base_grid)

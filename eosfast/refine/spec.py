@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import defaults, validate
 from ..errors import InvalidArgument
+from ..optimizer import GD, Optimizer
 from ..stoprule import StopRule
 from .lattice import (
     REFINED_FIELDS,
@@ -37,6 +38,7 @@ class RefineSpec:
     verify: int
     seed: int
     model_params: tuple[tuple[str, float], ...] = ()
+    optimizer: Optimizer = GD
 
     @property
     def model_spec(self):
@@ -57,7 +59,7 @@ class RefineSpec:
                 "x_range": list(self.x_range), "y_range": list(self.y_range),
                 "eta": self.eta, **self.rule.params(), "halo": self.halo,
                 "contrast": self.contrast, "verify": self.verify,
-                "seed": self.seed, "fields": list(REFINED_FIELDS)}
+                "seed": self.seed, "fields": list(REFINED_FIELDS), **self.optimizer.params()}
 
     def classifier(self, executor: Executor, fields: Sequence[str] = REFINED_FIELDS
                    ) -> Callable:
@@ -70,12 +72,13 @@ class RefineSpec:
         spec = self
         model = self.model_spec
         rule = self.rule
+        opt = self.optimizer
 
         def classify(ix, iy, level):
             n = lattice_points(spec.base, level)
             x = lattice_coords(*spec.x_range, n, ix)
             y = lattice_coords(*spec.y_range, n, iy)
-            out = executor.points(model, x, y, np.full(x.size, spec.eta), rule)
+            out = executor.points(model, x, y, np.full(x.size, spec.eta), rule, opt)
             return {k: out[k] for k in fields}
 
         return classify
@@ -91,7 +94,9 @@ def make_refine_spec(model: str = defaults.MODEL, base: int = defaults.REFINE_BA
                      verify: int = defaults.REFINE_VERIFY, seed: int = 0,
                      max_period: int = defaults.MAX_PERIOD,
                      period_tol: float = defaults.PERIOD_TOL,
-                     model_params=None, rule: StopRule | None = None) -> RefineSpec:
+                     model_params=None, rule: StopRule | None = None,
+                     optimizer: str | Optimizer = "gd", beta: float | None = None,
+                     eta_x: float | None = None, eta_y: float | None = None) -> RefineSpec:
     """Validate the parameters of :func:`refine`; raises :class:`EosfastError` on bad input."""
     from ..models import get_model
 
@@ -112,6 +117,7 @@ def make_refine_spec(model: str = defaults.MODEL, base: int = defaults.REFINE_BA
         eta = eta[0]
     eta = validate.real("eta", eta, positive=True)
     rule = StopRule.given(rule, steps, tol, escape, max_period, period_tol)
+    opt = Optimizer.checked(optimizer, beta, eta_x, eta_y)
     halo = validate.integer("halo", halo, lo=1, hi=defaults.REFINE_MAX_HALO)
     if contrast is not None:
         contrast = validate.integer("contrast", contrast, lo=1)
@@ -128,7 +134,7 @@ def make_refine_spec(model: str = defaults.MODEL, base: int = defaults.REFINE_BA
     return RefineSpec(model=m.spec.model, model_params=m.spec.params, base=base,
                       levels=levels, x_range=xr, y_range=yr, eta=eta, rule=rule, halo=halo,
                       contrast=contrast, verify=verify,
-                      seed=seed)
+                      seed=seed, optimizer=opt)
 
 
 #: Growth of a level's points per level the size estimate assumes: 2**D for
