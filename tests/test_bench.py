@@ -95,3 +95,24 @@ def test_breakdown_script_accounts_for_the_whole_time():
     idle = ((steps + 8) // 8 * 8).sum() - steps.sum()
     share = float(re.search(r"\((\d+\.\d+)% of lane-steps", p.stdout).group(1))
     assert share == pytest.approx(100 * idle / ((steps + 8) // 8 * 8).sum(), abs=0.051)
+
+
+def test_optimizer_benchmark_counts_the_steps_its_grids_ran():
+    """``benchmarks/bench_optimizers.py``: its step counts are those of the grids it names."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_optimizers.py"
+    p = subprocess.run([sys.executable, str(script), "--res", "48", "--rounds", "1", "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    rows = out["grids"]["map"]
+    want = eosfast.grid("zhu4", 48, eta=0.2, symmetry=False, optimizer="momentum", beta=0.5)
+    assert rows["momentum beta=0.5"]["steps"] == int(want.steps.astype(np.int64).sum())
+    assert rows["gd"]["vs_gd"] == 1.0
+    capped = eosfast.grid("zhu4", 48, eta=0.1, x_range=(0.8, 1.2), y_range=(0.8, 1.2),
+                          steps=1000, tol=1e-300, max_period=1, symmetry=False)
+    assert out["grids"]["steps"]["gd"]["steps"] == int(capped.steps.astype(np.int64).sum())
