@@ -275,10 +275,9 @@ class CudaExecutor(_NoSession):
         n = x.size * y.size
         host["x0"][o:o + n].reshape(y.size, x.size)[:] = x[None, :]
         host["y0"][o:o + n].reshape(y.size, x.size)[:] = y[:, None]
-        ex, ey = spec.optimizer.rates(float(spec.eta[e]))
-        host["eta"][o:o + n] = ex
-        host["eta_y"][o:o + n] = ey
-        host["beta"][o:o + n] = spec.optimizer.beta
+        ins = spec.optimizer.kernel_inputs(np.full(1, spec.eta[e]))
+        for name, v in zip(("eta", "eta_y", "beta"), ins, strict=True):
+            host[name][o:o + n] = v[0]
 
     def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None,
             place: Place | None = None) -> Iterator[tuple[int, TileStats, tuple]]:

@@ -96,6 +96,7 @@ class Optimizer:
     @property
     def code(self) -> int:
         """The kernels' optimizer (:mod:`eosfast.kernels.optim`); ``beta = 0`` is GD."""
+        # imported here: ``eosfast grid --help`` reads METHODS without loading Numba
         from .kernels.optim import GD, MOMENTUM, NESTEROV
 
         if self.beta == 0.0:
@@ -127,7 +128,7 @@ class Optimizer:
         eta = np.ascontiguousarray(eta, dtype=np.float64)
         ex = eta if self.eta_x is None else np.full(eta.shape, self.eta_x)
         ey = eta if self.eta_y is None else np.full(eta.shape, self.eta_y)
-        beta = eta if self.code == 0 else np.full(eta.shape, self.beta)
+        beta = eta if self.beta == 0.0 else np.full(eta.shape, self.beta)
         if not self.layered:
             ey = ex
         return ex, ey, beta

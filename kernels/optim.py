@@ -36,11 +36,9 @@ kernels.
 
 from __future__ import annotations
 
-#: Codes of the optimizers (the compile-time constant ``OPT``).
+#: Codes of the optimizers (the compile-time constant ``OPT``; their names
+#: are :data:`eosfast.optimizer.METHODS`, in this order).
 GD, MOMENTUM, NESTEROV = 0, 1, 2
-
-#: Names of the codes, as the CLI and the files spell them.
-NAMES = ("gd", "momentum", "nesterov")
 
 
 def state_step_template(key):
@@ -89,4 +87,4 @@ def scheme_key(opt: int, layered: bool) -> str:
     """The part of a kernel's cache key that names its optimizer (empty for plain GD)."""
     if opt == GD and not layered:
         return ""
-    return f"|{NAMES[opt]}{'/layered' if layered else ''}"
+    return f"|opt{int(opt)}{'/layered' if layered else ''}"
