@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +39,7 @@ class Adaptivity(Result):
     sharpness: np.ndarray
     status: np.ndarray
     steps: np.ndarray
+    params: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         conv = self.status == Status.CONVERGED
@@ -166,5 +167,7 @@ def from_grid(path, x0: float | None = None, y0: float | None = None) -> Adaptiv
         sharp = f["sharpness"][:, iy, ix]
         status = f["status"][:, iy, ix]
         steps = f["steps"][:, iy, ix]
+        from .store.h5 import read_params
+
         return Adaptivity(str(f.attrs["model"]), float(xs[ix]), float(ys[iy]), etas, sharp,
-                          status, steps)
+                          status, steps, read_params(f))

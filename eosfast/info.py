@@ -187,7 +187,9 @@ def _refined(f, out: dict[str, Any]) -> None:
     base = rf.read_base(f, ("status", "sharpness"))
     status = base["status"][0]
     eta = float(base["eta"][0])
-    stats = _sharpness_stats(status, base["sharpness"][0], eta)
+    opt = Optimizer.from_params(p)
+    thr = float(opt.threshold(eta))
+    stats = _sharpness_stats(status, base["sharpness"][0], eta, thr)
     levels = [{"level": 0, "nx": int(status.shape[1]), "ny": int(status.shape[0]),
                "points": int(status.size), "counts": outcome_counts(status),
                "rounds": 0, "seconds": None}]
@@ -221,7 +223,7 @@ def _refined(f, out: dict[str, Any]) -> None:
                y_range=[float(base["y0"][0]), float(base["y0"][-1])],
                steps=int(p["steps"]), halo=int(p["halo"]), contrast=p.get("contrast"),
                points=points, base_sharpness=stats, band=BAND, levels=levels,
-               verification=verification, advice=[])
+               verification=verification, advice=[], threshold=thr, optimizer=opt.params())
     if not out["complete"]:
         out["advice"].append(f"partial run: {done} of {out['levels_planned']} levels written; "
                              "finish it with `eosfast refine ... --resume`")
@@ -326,10 +328,11 @@ def _label(s: dict[str, Any]) -> str:
     return model_label(s.get("model", "?"), s.get("model_params"))
 
 
-def _unstable_note(n: int) -> str:
+def _unstable_note(n: int, threshold: str = "2/eta") -> str:
     return (f"note: {n} converged point{'s' if n > 1 else ''} sit{'' if n > 1 else 's'} exactly "
-            "on a minimum sharper than 2/eta (GD started on it, or landed on it exactly: an "
-            "unstable fixed point), left out of the sharpness statistics (docs/data.md)")
+            f"on a minimum sharper than {threshold} (the run started on it, or landed on it "
+            "exactly: an unstable fixed point), left out of the sharpness statistics "
+            "(docs/data.md)")
 
 
 def _text_grid(s: dict[str, Any]) -> list[str]:
@@ -369,7 +372,7 @@ def _text_grid(s: dict[str, Any]) -> list[str]:
                  "periodic (unresolved, or chaotic)")
     unstable = sum((x["sharpness"] or {}).get("unstable", 0) for x in s["slices"])
     if unstable:
-        lines.append(_unstable_note(unstable))
+        lines.append(_unstable_note(unstable, "the threshold" if how else "2/eta"))
     lines += [f"note: {a}" for a in s["advice"]]
     lines.append("fields: " + ", ".join(s["fields"]))
     return lines
@@ -461,9 +464,12 @@ def _text_refined(s: dict[str, Any]) -> list[str]:
     st = s["base_sharpness"]
     if st and st["min"] is not None:
         lines.append(f"sharpness of the base grid's converged points: {st['min']:.5g} to "
-                     f"{st['max']:.5g}, median {st['median']:.5g} (2/eta = {2 / s['eta']:.5g})")
+                     f"{st['max']:.5g}, median {st['median']:.5g} "
+                     f"({'threshold' if s.get('optimizer') else '2/eta'} = "
+                     f"{s.get('threshold', 2 / s['eta']):.5g})")
     if st and st["unstable"]:
-        lines.append(_unstable_note(st["unstable"]))
+        lines.append(_unstable_note(st["unstable"],
+                                    "the threshold" if s.get("optimizer") else "2/eta"))
     v = s["verification"]
     if v and v["points"]:
         lo, hi = v["ci95"]

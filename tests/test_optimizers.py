@@ -293,3 +293,51 @@ def test_optimizer_values():
     with pytest.raises(InvalidArgument):
         Optimizer.checked(o, 0.3)
     assert Optimizer.checked(o) == o
+
+
+# ------------------------------------------------------------ what a user reads
+
+
+def test_info_reports_the_optimizers_threshold(tmp_path):
+    from eosfast.info import summarize
+
+    g = eosfast.grid(res=64, eta=[0.2, 0.25], optimizer="momentum", beta=0.3, steps=3000,
+                     out=tmp_path / "g.h5")
+    s = summarize(g.path)
+    assert s["optimizer"] == {"optimizer": "momentum", "beta": 0.3}
+    assert [x["threshold"] for x in s["slices"]] == pytest.approx([2.6 / 0.2, 2.6 / 0.25])
+    for x in s["slices"]:
+        assert x["sharpness"]["max"] <= x["threshold"]
+    r = eosfast.refine("zhu4", 33, 1, verify=0, optimizer="nesterov", beta=0.3,
+                       out=tmp_path / "r.h5")
+    s = summarize(r.path)
+    assert s["threshold"] == pytest.approx(2 * 1.3 / (0.2 * 1.6))
+    t = eosfast.trajectory("zhu4", 2.5, 0.35, 0.2, 100, optimizer="momentum", beta=0.5,
+                           out=tmp_path / "t.h5")
+    assert summarize(tmp_path / "t.h5")["threshold"] == pytest.approx(15.0)
+    assert "threshold=15" in t.summary()
+
+
+def test_plots_draw_the_optimizers_threshold(tmp_path):
+    """Adaptivity over eta under momentum: the dashed curve is 2 (1 + beta)/eta."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from eosfast.adaptivity import from_grid
+    from eosfast.plots import basins
+
+    g = eosfast.grid(res=48, eta_range=(0.15, 0.3), eta_res=4, optimizer="momentum",
+                     beta=0.3, steps=3000, out=tmp_path / "a.h5")
+    a = from_grid(g.path)
+    ax = Figure().subplots()
+    basins.adaptivity(ax, a.eta, a.sharpness, a.status, optimizer=Optimizer.from_params(a.params))
+    dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert len(dashed) == 1
+    x, y = dashed[0].get_data()
+    assert np.allclose(y, 2.6 / np.asarray(x))
+    r = eosfast.read_grid(g.path)
+    ax = Figure().subplots()
+    counts, edges = basins.concentration(ax, r, eta=0.2)
+    assert edges[-1] == pytest.approx(2.6 / 0.2)

@@ -96,7 +96,8 @@ def basin(ax: Axes, result, field: str = "status", eta: float | None = None,
         ``status`` (converged / periodic / bounded / diverged), ``steps`` (log
         scale; steps to converge and steps to escape on separate colour
         ramps), ``sharpness`` (of the limit, converged points, with the band
-        ``(2/eta - band, 2/eta)`` highlighted) or ``loss`` (final objective, log).
+        ``(2/eta - band, 2/eta)`` highlighted: the optimizer's threshold for
+        another optimizer) or ``loss`` (final objective, log).
     eta : float, optional
         Which slice (needed when the result holds several).
     band : float
@@ -144,8 +145,10 @@ def basin(ax: Axes, result, field: str = "status", eta: float | None = None,
             fig.colorbar(im2, ax=ax, pad=0.02, fraction=0.05).set_label("steps to escape")
         _basin_axes(ax, result, e, "steps (grey: periodic, or bounded at the cap)")
     elif field == "sharpness":
+        from ..optimizer import Optimizer
+
         sharp = np.where(status == Status.CONVERGED, np.asarray(result.sharpness[i]), np.nan)
-        thr = 2.0 / e
+        thr = float(Optimizer.from_params(getattr(result, "params", None) or {}).threshold(e))
         finite = sharp[np.isfinite(sharp)]
         if not finite.size:  # an empty picture with a made-up colour bar says nothing
             raise EosfastError(f"no point converged at eta={e!r}: there is no final sharpness "
@@ -231,7 +234,8 @@ def concentration(ax: Axes, result, eta: float | None = None, bins: int = 120):
     return counts, edges
 
 
-def adaptivity(ax: Axes, eta, sharpness, status=None, label: str = "final sharpness"):
+def adaptivity(ax: Axes, eta, sharpness, status=None, label: str = "final sharpness",
+               optimizer=None):
     """Final sharpness against eta, with ``2/eta`` and the band ``(2/eta - 20 eta/3, 2/eta)``.
 
     Parameters
@@ -239,6 +243,9 @@ def adaptivity(ax: Axes, eta, sharpness, status=None, label: str = "final sharpn
     eta, sharpness : array_like, shape (m,)
     status : array_like, shape (m,), optional
         Grid codes; only converged points (1) are drawn when given.
+    optimizer : Optimizer, optional
+        Other than plain GD: its threshold against eta instead (no theorem
+        band: the theorem is GD's).
 
     Returns
     -------
@@ -250,11 +257,15 @@ def adaptivity(ax: Axes, eta, sharpness, status=None, label: str = "final sharpn
     if status is not None:
         sharp = np.where(np.asarray(status) == Status.CONVERGED, sharp, np.nan)
     fine = np.linspace(eta.min(), eta.max(), 400)
-    ax.fill_between(fine, 2 / fine - 20 * fine / 3, 2 / fine, color="#fdae61", alpha=0.4,
-                    lw=0, label="theorem band (2/$\\eta$ - 20$\\eta$/3, 2/$\\eta$)")
-    ax.plot(fine, 2 / fine, **THRESHOLD_STYLE, label="2/$\\eta$")
-    ax.plot(fine, 2 / fine - fine / 2, color="#1a9850", lw=0.8, ls=":",
-            label="vertex: 2/$\\eta$ - $\\eta$/2")
+    if optimizer is not None and not optimizer.plain:
+        ax.plot(fine, optimizer.threshold(fine), **THRESHOLD_STYLE,
+                label=optimizer.threshold_label)
+    else:
+        ax.fill_between(fine, 2 / fine - 20 * fine / 3, 2 / fine, color="#fdae61", alpha=0.4,
+                        lw=0, label="theorem band (2/$\\eta$ - 20$\\eta$/3, 2/$\\eta$)")
+        ax.plot(fine, 2 / fine, **THRESHOLD_STYLE, label="2/$\\eta$")
+        ax.plot(fine, 2 / fine - fine / 2, color="#1a9850", lw=0.8, ls=":",
+                label="vertex: 2/$\\eta$ - $\\eta$/2")
     (line,) = ax.plot(eta, sharp, "o", color="#2166ac", ms=2.5, label=label)
     ax.set_xlabel("$\\eta$")
     ax.set_ylabel("sharpness")

@@ -119,12 +119,16 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
         ax = fig.subplots()
         if found == "eosfast.grid":
             from ..adaptivity import from_grid
+            from ..optimizer import Optimizer
 
             a = from_grid(path, x0, y0)
-            basins.adaptivity(ax, a.eta, a.sharpness, a.status)
+            basins.adaptivity(ax, a.eta, a.sharpness, a.status,
+                              optimizer=Optimizer.from_params(a.params))
             conv = int(np.count_nonzero(a.status == Status.CONVERGED))
-            ax.set_title(f"{a.model_label} from ({a.x0:g}, {a.y0:g}): final sharpness "
-                         f"(converged at {conv} of {a.eta.size} step sizes)", fontsize=10)
+            how = Optimizer.from_params(a.params).describe()
+            ax.set_title(f"{a.model_label}{', ' + how if how else ''} from ({a.x0:g}, "
+                         f"{a.y0:g}): final sharpness (converged at {conv} of {a.eta.size} "
+                         "step sizes)", fontsize=10)
         else:
             from ..bifurcation import read_bifurcation
 
@@ -132,8 +136,11 @@ def render_file(kind: str, path: str | os.PathLike, image: str | os.PathLike, *,
             if b.observable != "sharpness":
                 raise EosfastError(f"{path} records {b.observable!r}; adaptivity needs a "
                                    "bifurcation run with --observable sharpness")
+            from ..optimizer import Optimizer
+
             basins.adaptivity(ax, b.eta, b.orbit[:, -1],
-                              np.where(b.period == 1, Status.CONVERGED, Status.BOUNDED))
+                              np.where(b.period == 1, Status.CONVERGED, Status.BOUNDED),
+                              optimizer=Optimizer.from_params(b.params))
             ax.set_title(f"{b.model_label} from ({b.x0:g}, {b.y0:g}): final sharpness", fontsize=10)
     return save(fig, image, dpi=dpi, force=force, reads=[path])
 
