@@ -23,12 +23,28 @@ from .common import (
 @model_options
 @click.option("--res", "res", type=int, default=D.RES, show_default=True,
               help="Points per axis (x and y).")
-@click.option("--res-x", type=int, default=None, help="Points along x0 (overrides --res).")
-@click.option("--res-y", type=int, default=None, help="Points along y0 (overrides --res).")
-@click.option("--x-range", nargs=2, type=float, default=D.X_RANGE, show_default=True,
-              metavar="LO HI", help="x0 = linspace(LO, HI, res_x), ends included.")
-@click.option("--y-range", nargs=2, type=float, default=D.Y_RANGE, show_default=True,
-              metavar="LO HI", help="y0 = linspace(LO, HI, res_y), ends included.")
+@click.option("--res-x", type=int, default=None,
+              help="Points along x0, or the horizontal axis (overrides --res).")
+@click.option("--res-y", type=int, default=None,
+              help="Points along y0, or the vertical axis (overrides --res).")
+@click.option("--x-range", nargs=2, type=float, default=None, metavar="LO HI",
+              help="x0 = linspace(LO, HI, res_x), ends included (default 0 4); with --axes, "
+                   "the horizontal axis' range (default 0 4 for x0, y0; 0.01 1 for step "
+                   "sizes; 0 0.99 for beta).")
+@click.option("--y-range", nargs=2, type=float, default=None, metavar="LO HI",
+              help="y0 = linspace(LO, HI, res_y) (default 0 4); with --axes, the vertical "
+                   "axis' range.")
+@click.option("--axes", nargs=2, type=str, default=None, metavar="H V",
+              help="A plane instead of initial points: the parameters of the horizontal and "
+                   "vertical axes, two of x0, y0, eta, eta_x, eta_y, beta (the others fixed: "
+                   "--x0, --y0, --eta, --beta, --eta-x, --eta-y). See docs/optimizers.md.")
+@click.option("--log", is_flag=True, help="Log-spaced plane axes (with --axes).")
+@click.option("--log-x", is_flag=True, help="Log spacing of the horizontal axis only.")
+@click.option("--log-y", is_flag=True, help="Log spacing of the vertical axis only.")
+@click.option("--x0", type=float, default=None,
+              help="The fixed initial x of a plane over hyperparameters (default 2.5).")
+@click.option("--y0", type=float, default=None,
+              help="The fixed initial y of a plane over hyperparameters (default 0.35).")
 @click.option("--eta", type=float, multiple=True, help="A step size; repeatable (default 0.2).")
 @click.option("--eta-range", nargs=2, type=float, default=None, metavar="LO HI",
               help="Step sizes linspace(LO, HI, --eta-res).")
@@ -42,7 +58,8 @@ from .common import (
               "commutes with swapping x and y computes one half and mirrors it, bit for bit).")
 @compute_options
 @quiet_option
-def grid(model, model_params, res, res_x, res_y, x_range, y_range, eta, eta_range, eta_res,
+def grid(model, model_params, res, res_x, res_y, x_range, y_range, axes, log, log_x, log_y,
+         x0, y0, eta, eta_range, eta_res,
          steps, tol, escape, max_period, period_tol, optimizer, beta, eta_x, eta_y, out, force,
          resume, tile, no_symmetry, threads, scheduler, backend, quiet):
     """Iterate GD from every point of a grid of (x0, y0) and step sizes eta.
@@ -64,6 +81,16 @@ def grid(model, model_params, res, res_x, res_y, x_range, y_range, eta, eta_rang
                            force=force, resume=resume, threads=threads, tile=tile,
                            scheduler=scheduler, symmetry=not no_symmetry, backend=backend,
                            progress=progress, optimizer=optimizer, beta=beta, eta_x=eta_x,
-                           eta_y=eta_y)
+                           eta_y=eta_y, axes=axes, log=_log(axes, log, log_x, log_y),
+                           x0=x0, y0=y0)
     click.echo(run.summary())
     sys.stdout.flush()
+
+
+def _log(axes, log: bool, log_x: bool, log_y: bool):
+    """``--log`` (both plane axes), ``--log-x``, ``--log-y`` as the API's ``log``."""
+    if log:
+        return True
+    names = [a for a, on in zip(axes or ("--log-x", "--log-y"), (log_x, log_y), strict=True)
+             if on]
+    return names or False

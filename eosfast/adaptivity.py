@@ -128,9 +128,13 @@ def from_grid(path, x0: float | None = None, y0: float | None = None) -> Adaptiv
         best one).
     """
     from .errors import EosfastError
-    from .store.gridfile import open_grid
+    from .store.gridfile import axes_of, open_grid
 
     with open_grid(path) as f:
+        if axes_of(f) != ("eta", "y0", "x0"):
+            raise EosfastError(f"{path} is a plane over {', '.join(axes_of(f)[:0:-1])}; "
+                               "adaptivity needs a grid of initial points over several eta "
+                               "(or draw it: eosfast plot basin --field sharpness)")
         etas, xs, ys = f["eta"][:], f["x0"][:], f["y0"][:]
         if etas.size < 2:
             raise EosfastError(f"{path} holds one step size; adaptivity needs several")

@@ -235,7 +235,7 @@ class CudaExecutor(_NoSession):
         slot = Slot(1)
         self._fill(slot.host, 0, 1, np.full(1, 0.5), np.full(1, 0.5), np.full(1, 0.5),
                    spec.optimizer)
-        slot.launch(get_model(spec.model_spec).kernels_for(spec.optimizer).cuda, 1,
+        slot.launch(get_model(spec.model_spec).kernels_for(scheme=spec.scheme).cuda, 1,
                     *replace(spec.rule, steps=1).args())
         slot.wait()
 
@@ -270,14 +270,11 @@ class CudaExecutor(_NoSession):
     @staticmethod
     def _fill_tile(host: dict, spec: GridSpec, tile: tuple) -> None:
         """Write one tile's points, row-major, into the batch inputs at its offset."""
-        _, e, ys, xs, o = tile
-        x, y = spec.x0[xs], spec.y0[ys]
-        n = x.size * y.size
-        host["x0"][o:o + n].reshape(y.size, x.size)[:] = x[None, :]
-        host["y0"][o:o + n].reshape(y.size, x.size)[:] = y[:, None]
-        ins = spec.optimizer.kernel_inputs(np.full(1, spec.eta[e]))
-        for name, v in zip(("eta", "eta_y", "beta"), ins, strict=True):
-            host[name][o:o + n] = v[0]
+        index, _, ys, xs, o = tile
+        n = (ys.stop - ys.start) * (xs.stop - xs.start)
+        for name, v in zip(("x0", "y0", "eta", "eta_y", "beta"), spec.tile_inputs(index),
+                           strict=True):
+            host[name][o:o + n] = v
 
     def run(self, spec: GridSpec, todo: Sequence[int], chunk: tuple[int, int] | None,
             place: Place | None = None) -> Iterator[tuple[int, TileStats, tuple]]:
@@ -292,7 +289,7 @@ class CudaExecutor(_NoSession):
         batches = self._batches(spec, todo)
         if not batches:
             return
-        kernels = get_model(spec.model_spec).kernels_for(spec.optimizer).cuda
+        kernels = get_model(spec.model_spec).kernels_for(scheme=spec.scheme).cuda
         size = max(b[-1][4] + self._size(b[-1]) for b in batches)
         queue = iter(batches)
         inflight: deque = deque()

@@ -40,9 +40,9 @@ from .progress import notifier
 from .readers import count_bands, iter_blocks
 from .result import Result, model_label
 from .store.atomic import Output
-from .store.gridfile import eta_index, is_complete, open_grid
+from .store.gridfile import axes_of, coords_of, eta_index, is_complete, open_grid
 from .store.h5 import file_kind, read_params
-from .store.layouts import ENSEMBLE, ENSEMBLE_FIELDS, GRID, GRID_FIELDS, REFINED
+from .store.layouts import ENSEMBLE, ENSEMBLE_FIELDS, GRID, GRID_FIELDS, REFINED, grid_layout
 
 #: Formats and the file name endings that select them.
 FORMATS = {"parquet": (".parquet", ".pq"), "netcdf": (".nc", ".nc4")}
@@ -81,12 +81,13 @@ class Export(Result):
     columns: list[str]
     complete: bool
     seconds: float
+    axes: tuple[str, ...] = ("eta", "y0", "x0")
 
     def summary(self) -> str:
         partial = "" if self.complete else " (partial run: pending points have status -128)"
         if self.format == "netcdf":  # variables on dimensions, not a table
-            what = (f"{len(self.columns)} variables ({', '.join(self.columns)}) on (eta, y0, "
-                    f"x0), {self.rows} grid points")
+            what = (f"{len(self.columns)} variables ({', '.join(self.columns)}) on "
+                    f"({', '.join(self.axes)}), {self.rows} grid points")
         else:
             what = f"{self.rows} rows x {len(self.columns)} columns ({', '.join(self.columns)})"
         return f"{self.path}: {self.format}, {what} in {self.seconds:.2f} s{partial}"
@@ -143,8 +144,12 @@ def export(path: str | os.PathLike, out: str | os.PathLike, *, format: str | Non
     if kind == ENSEMBLE.kind:
         return _export_ensemble(path, out, fmt, eta, columns, force, notify)
     refined = kind == REFINED.kind
-    cols = (validate.names("columns", columns, REFINED_COLUMNS) if refined
-            else frame.columns(columns))
+    if refined:
+        cols = validate.names("columns", columns, REFINED_COLUMNS)
+    else:
+        with open_grid(path) as f:
+            axes = axes_of(f)
+        cols = frame.columns(columns, axes=axes)
     if refined and fmt != "parquet":
         raise EosfastError(f"{path} is a refined map: its computed points export to Parquet "
                            "(an output ending in .parquet), not to netCDF")
@@ -160,16 +165,17 @@ def export(path: str | os.PathLike, out: str | os.PathLike, *, format: str | Non
     if refined:
         return _export_refined(path, out, cols, force, notify, t0)
     with open_grid(path) as f:
-        etas = f["eta"][:]
+        etas, ys, xs = coords_of(f)
         which = list(range(etas.size)) if eta is None else [eta_index(etas, eta, path)]
-        ny, nx = f["y0"].shape[0], f["x0"].shape[0]
+        ny, nx = ys.size, xs.size
         rows = len(which) * ny * nx
         complete = is_complete(f)
         write = _parquet if fmt == "parquet" else _netcdf
         with Output(out, force=force, reads=[path], need=frame.frame_bytes(rows, cols)) as o:
             write(f, o.part, which, cols, notify)
     return Export(o.path, fmt, rows, cols if fmt == "parquet" else
-                  [c for c in cols if c in GRID_FIELDS], complete, time.perf_counter() - t0)
+                  [c for c in cols if c in GRID_FIELDS], complete, time.perf_counter() - t0,
+                  axes)
 
 
 def _provenance(f) -> dict:
@@ -187,9 +193,10 @@ def _parquet(f, part: Path, which: list[int], cols: list[str], notify) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    cf = {**GRID.coords, **GRID_FIELDS}
+    cf = {**grid_layout(axes_of(f)).coords, **GRID_FIELDS}
     schema = pa.schema(
-        [pa.field(c, pa.from_numpy_dtype(frame.DTYPES[c]), nullable=False,
+        [pa.field(c, pa.from_numpy_dtype(frame.DTYPES.get(c, np.dtype(np.float64))),
+                  nullable=False,
                   metadata={k: str(v) for k, v in cf[c].cf_attrs().items()
                             if k in ("long_name", "units", "flag_meanings")})
          for c in cols],
@@ -217,16 +224,18 @@ def _netcdf(f, part: Path, which: list[int], cols: list[str], notify) -> None:
             # file; one of some fields is not (it lacks arrays the layout needs)
             if key != "kind" or len(fields) == len(GRID_FIELDS):
                 nc.attrs[key] = value
-        nc.dimensions = {"eta": len(which), "y0": f["y0"].shape[0], "x0": f["x0"].shape[0]}
-        for name, var in GRID.coords.items():
-            values = f[name][:] if name != "eta" else f["eta"][:][which]
+        axes = axes_of(f)
+        sa, ra, ca = axes
+        nc.dimensions = {sa: len(which), ra: f[ra].shape[0], ca: f[ca].shape[0]}
+        for name, var in grid_layout(axes).coords.items():
+            values = f[name][:] if name != sa else f[sa][:][which]
             v = nc.create_variable(name, (name,), var.dtype, data=values)
             v.attrs.update(var.cf_attrs())
         for name in fields:
             var = GRID_FIELDS[name]
             # no _FillValue: every point is written, and one would make xarray
             # decode the int8 status as float
-            v = nc.create_variable(name, ("eta", "y0", "x0"), var.dtype, chunks=chunks,
+            v = nc.create_variable(name, axes, var.dtype, chunks=chunks,
                                    compression="gzip", compression_opts=1, shuffle=True,
                                    fletcher32=True)
             v.attrs.update(var.cf_attrs())

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from . import defaults, interrupts, validate
-from .errors import EosfastError
+from .axes import axis_values, make_plane
+from .errors import EosfastError, InvalidArgument
 from .executors import Executor, make_executor
 from .models import Model, get_model
 from .optimizer import OPTIMIZER_KEYS, Optimizer
@@ -37,7 +38,8 @@ from .tiles import GridSpec, load_kernels
 
 #: Parameters that define a result (a resumed run must match them all).
 RESULT_KEYS = ("model", "model_params", "x_range", "y_range", "res_x", "res_y", "eta",
-               "steps", "tol", "escape", "max_period", "period_tol", *OPTIMIZER_KEYS)
+               "steps", "tol", "escape", "max_period", "period_tol", *OPTIMIZER_KEYS,
+               "axes", "log", "x0", "y0")
 
 #: Longest axis accepted (points per axis).
 MAX_RES = 1 << 20
@@ -49,8 +51,8 @@ BYTES_PER_POINT = sum(dt.itemsize for dt in GRID_DTYPES.values())
 def make_spec(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
               model_params: Mapping[str, float] | Iterable[str] | None = None,
               res_x: int | None = None, res_y: int | None = None,
-              x_range: Sequence[float] = defaults.X_RANGE,
-              y_range: Sequence[float] = defaults.Y_RANGE,
+              x_range: Sequence[float] | None = None,
+              y_range: Sequence[float] | None = None,
               eta: float | Iterable[float] | None = None,
               eta_range: Sequence[float] | None = None, eta_res: int | None = None,
               steps: int = defaults.STEPS, tol: float = defaults.TOL,
@@ -59,7 +61,9 @@ def make_spec(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
               tile: int | Sequence[int] | None = None, symmetry: bool = True,
               budget: tuple[int, str] | None = None, rule: StopRule | None = None,
               optimizer: str | Optimizer = "gd", beta: float | None = None,
-              eta_x: float | None = None, eta_y: float | None = None) -> GridSpec:
+              eta_x: float | None = None, eta_y: float | None = None,
+              axes: Sequence[str] | None = None, log: bool | Sequence[str] = False,
+              x0: float | None = None, y0: float | None = None) -> GridSpec:
     """Validate the parameters of :func:`grid`; raises :class:`EosfastError` on bad input.
 
     ``budget = (bytes, where)`` refuses a grid whose arrays would need more
@@ -70,27 +74,45 @@ def make_spec(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
     res = validate.integer("res", res, hi=MAX_RES)
     nx = validate.integer("res_x", res if res_x is None else res_x, hi=MAX_RES)
     ny = validate.integer("res_y", res if res_y is None else res_y, hi=MAX_RES)
-    xr = validate.pair("x_range", x_range)
-    yr = validate.pair("y_range", y_range)
     if budget is not None and eta_res is not None:  # refuse before building a huge eta axis
         n_eta = validate.integer("eta_res", eta_res, hi=1 << 20)
         _check_budget(n_eta, ny, nx, budget)
-    etas = validate.step_sizes(eta, eta_range, eta_res, default=defaults.ETA)
     rule = StopRule.given(rule, steps, tol, escape, max_period, period_tol)
+    if axes is not None and "beta" in axes and beta is None and optimizer != "gd" \
+            and not isinstance(optimizer, Optimizer):
+        beta = 0.0  # the momentum is the axis: no fixed value needed
     opt = Optimizer.checked(optimizer, beta, eta_x, eta_y)
+    plane = make_plane(axes, log, x0, y0, opt)
+    slices, rows, cols = plane.axes
+    if slices == "eta":
+        etas = validate.step_sizes(eta, eta_range, eta_res, default=defaults.ETA)
+    else:  # eta is a plane axis: the slices hold the fixed initial point
+        if eta is not None or eta_range is not None or eta_res is not None:
+            why = (f"is an axis of this plane; give its range with "
+                   f"--{'x' if cols == 'eta' else 'y'}-range" if "eta" in (cols, rows) else
+                   "is used by no layer here (each has a step size of its own)")
+            raise InvalidArgument(f"{{eta}} {why}", "eta", "axes")
+        etas = np.array([getattr(plane, slices)])
     ty, tx = validate.tile("tile", defaults.TILE if tile is None else tile)
     if budget is not None:
         _check_budget(etas.size, ny, nx, budget)
     symmetry = validate.flag("symmetry", symmetry)
-    x0, y0 = validate.axis("x_range", xr, nx), validate.axis("y_range", yr, ny)
+    if plane.initial:
+        xr = validate.pair("x_range", defaults.X_RANGE if x_range is None else x_range)
+        yr = validate.pair("y_range", defaults.Y_RANGE if y_range is None else y_range)
+        xs, ys = validate.axis("x_range", xr, nx), validate.axis("y_range", yr, ny)
+    else:
+        xs = axis_values(cols, "x_range", x_range, nx, plane.log[1])
+        ys = axis_values(rows, "y_range", y_range, ny, plane.log[0])
+        xr, yr = (float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1]))
     tile = (min(ty, ny), min(tx, nx))
     # half the work when the swap of x and y maps the grid and the map onto
     # themselves (not when the layers of x and y step differently)
-    mirror = (symmetry and m.maps.symmetric and not opt.layered and np.array_equal(x0, y0)
-              and tile[0] == tile[1])
-    return GridSpec(model=m.spec.model, model_params=m.spec.params, x0=x0, y0=y0, eta=etas,
+    mirror = (symmetry and plane.initial and m.maps.symmetric and not opt.layered
+              and np.array_equal(xs, ys) and tile[0] == tile[1])
+    return GridSpec(model=m.spec.model, model_params=m.spec.params, x0=xs, y0=ys, eta=etas,
                     x_range=xr, y_range=yr, rule=rule, tile=tile, mirror=mirror,
-                    optimizer=opt)
+                    optimizer=opt, plane=plane)
 
 
 def _check_budget(n_eta: int, ny: int, nx: int, budget: tuple[int, str]) -> None:
@@ -103,8 +125,8 @@ def _check_budget(n_eta: int, ny: int, nx: int, budget: tuple[int, str]) -> None
 
 def grid(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
          model_params: Mapping[str, float] | Iterable[str] | None = None, res_x: int | None = None,
-         res_y: int | None = None, x_range: Sequence[float] = defaults.X_RANGE,
-         y_range: Sequence[float] = defaults.Y_RANGE,
+         res_y: int | None = None, x_range: Sequence[float] | None = None,
+         y_range: Sequence[float] | None = None,
          eta: float | Iterable[float] | None = None,
          eta_range: Sequence[float] | None = None, eta_res: int | None = None,
          steps: int = defaults.STEPS, tol: float = defaults.TOL,
@@ -116,6 +138,8 @@ def grid(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
          executor: Executor | None = None, rule: StopRule | None = None,
          optimizer: str | Optimizer = "gd", beta: float | None = None,
          eta_x: float | None = None, eta_y: float | None = None,
+         axes: Sequence[str] | None = None, log: bool | Sequence[str] = False,
+         x0: float | None = None, y0: float | None = None,
          progress: Callable[[int, int], None] | None = None) -> GridResult | GridRun:
     """Iterate GD from every point of a grid of ``(x0, y0)`` and step sizes ``eta``.
 
@@ -170,6 +194,19 @@ def grid(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
         The momentum, ``0 <= beta < 1`` (needed by the momentum methods).
     eta_x, eta_y : float, optional
         Step sizes of the layers carrying ``x`` and ``y`` (default: ``eta``).
+    axes : (str, str), optional
+        A plane instead of initial points (:mod:`eosfast.axes`): the
+        parameters of the horizontal and vertical axes, two of ``x0, y0,
+        eta, eta_x, eta_y, beta``, over ``x_range`` and ``y_range`` (default
+        ``[0, 4]`` for the initial point, ``[0.01, 1]`` for step sizes, ``[0,
+        0.99]`` for ``beta``) with ``res_x`` and ``res_y`` points; the
+        others fixed. The result's dimensions are named for them (the third
+        holds ``eta``, or the fixed ``x0`` when ``eta`` is an axis).
+    log : bool or names
+        Log spacing of both plane axes (True) or of the named ones.
+    x0, y0 : float, optional
+        The fixed initial point of a plane over hyperparameters (default the
+        paper's ``(2.5, 0.35)``).
     symmetry : bool
         When the model's map commutes with swapping x and y bit for bit
         (zhu4, deg2, deg6) and the grid is symmetric (same range and
@@ -226,7 +263,7 @@ def grid(model: str | Model = defaults.MODEL, res: int = defaults.RES, *,
                      eta=eta, eta_range=eta_range, eta_res=eta_res, steps=steps, tol=tol,
                      escape=escape, max_period=max_period, period_tol=period_tol, tile=tile,
                      symmetry=symmetry, budget=budget, rule=rule, optimizer=optimizer,
-                     beta=beta, eta_x=eta_x, eta_y=eta_y)
+                     beta=beta, eta_x=eta_x, eta_y=eta_y, axes=axes, log=log, x0=x0, y0=y0)
     if executor is None:
         executor = make_executor(scheduler, threads, backend)
     if path is None:
@@ -258,7 +295,7 @@ def _grid_in_memory(spec: GridSpec, executor: Executor, progress) -> GridResult:
             progress(ndone, total, info={"eta": float(spec.eta[e]), "points": points,
                                          "iterations": iterations})
     return GridResult(model=spec.model, eta=spec.eta, y0=spec.y0, x0=spec.x0,
-                      params=spec.params(), **arrays)
+                      params=spec.params(), axes=spec.plane.axes, **arrays)
 
 
 #: What files written before expression models hold instead: no parameters.
@@ -294,7 +331,8 @@ def _grid_to_file(spec: GridSpec, out: Path, force: bool, resume: bool, executor
             f = gridfile.open_for_resume(run.part, lambda stored: run.check_params(
                 run.part, stored, spec.params(), RESULT_KEYS, OLD_DEFAULTS))
         else:
-            f = gridfile.create(run.part, spec.params(), spec.eta, spec.y0, spec.x0, spec.tile)
+            f = gridfile.create(run.part, spec.params(), spec.eta, spec.y0, spec.x0, spec.tile,
+                                axes=spec.plane.axes)
         run.started(f, lambda: (int(gridfile.done_tiles(f).sum()), spec.ntiles, "tiles"))
         if run.resuming:
             recheck_tiles(f)
@@ -319,7 +357,7 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
         if prepare is not None:
             prepare(spec)
         else:
-            load_kernels(spec.model_spec, spec.optimizer)
+            load_kernels(spec.model_spec, spec.optimizer, spec.plane)
         interrupts.checkpoint()  # a signal while Numba compiled (it cannot raise there)
         t0 = time.perf_counter()
         if progress:

@@ -33,10 +33,16 @@ BAND = 0.1
 
 
 def _attr(value: Any) -> Any:
-    """An HDF5 attribute as a JSON-ready Python value."""
+    """An HDF5 attribute as a JSON-ready Python value.
+
+    A one-element array is its element: netCDF writers (h5netcdf, so ``eosfast
+    export ... .nc``) store a scalar attribute that way.
+    """
     if isinstance(value, bytes):
         return value.decode()
     if isinstance(value, np.ndarray):
+        if value.shape == (1,):
+            return _attr(value[0])
         return [_attr(v) for v in value.tolist()]
     if isinstance(value, np.generic):
         return value.item()
@@ -82,6 +88,8 @@ def _sharpness_stats(status: np.ndarray, sharpness: np.ndarray, eta: float,
     thr = 2 / eta if threshold is None else threshold
     stable, unstable = stable_converged(status, sharpness, eta, thr)
     sharp = np.asarray(sharpness)[stable]
+    if np.ndim(thr):  # a plane's: one threshold a point
+        thr = np.asarray(thr)[stable]
     n_unstable = int(np.count_nonzero(unstable))
     if not sharp.size and not n_unstable:
         return None
@@ -96,28 +104,38 @@ def _sharpness_stats(status: np.ndarray, sharpness: np.ndarray, eta: float,
 
 
 def _grid(f, out: dict[str, Any]) -> None:
+    from .axes import Plane
+    from .store.gridfile import axes_of, coords_of
+
     done = done_tiles(f)
-    etas = f["eta"][:]
-    ny, nx = f["y0"].size, f["x0"].size
+    etas, ys, xs = coords_of(f)
+    axes = axes_of(f)
+    ny, nx = ys.size, xs.size
     steps = int(_attr(f.attrs["steps"]))
     out.update(complete=is_complete(f) and bool(done.all()), tiles_done=int(done.sum()),
                tiles_total=int(done.size), model=str(_attr(f.attrs["model"])),
                shape=[int(etas.size), int(ny), int(nx)], steps=steps,
-               x_range=[float(f["x0"][0]), float(f["x0"][-1])],
-               y_range=[float(f["y0"][0]), float(f["y0"][-1])], fields=list(GRID_FIELDS),
-               band=BAND)
+               x_range=[float(xs[0]), float(xs[-1])],
+               y_range=[float(ys[0]), float(ys[-1])], fields=list(GRID_FIELDS),
+               band=BAND, axes=list(axes))
     opt = Optimizer.from_params(out["params"])
+    plane = Plane.from_params(out["params"])
     out["optimizer"] = opt.params()
     slices = []
     for k, e in enumerate(etas):
         status = read_array(f, "status", k)
         computed = int(np.count_nonzero(status != Status.PENDING))
         counts = outcome_counts(status)
-        thr = float(opt.threshold(float(e)))
+        if plane.initial:
+            thr: Any = float(opt.threshold(float(e)))
+            shown: float | None = thr
+        else:  # a threshold a point: none to show for the slice
+            thr = plane.thresholds(float(e), ys, xs, opt)
+            shown = None
         stats = _sharpness_stats(status, read_array(f, "sharpness", k), float(e), thr)
         slices.append({"eta": float(e), "points": computed, "counts": counts,
                        "reached_cap": counts["bounded"], "sharpness": stats,
-                       "threshold": thr})
+                       "threshold": shown})
     out["slices"] = slices
     capped = sum(s["reached_cap"] for s in slices)
     points = sum(s["points"] for s in slices)
@@ -341,31 +359,37 @@ def _text_grid(s: dict[str, Any]) -> list[str]:
     ne, ny, nx = s["shape"]
     etas = [x["eta"] for x in s["slices"]]
     p = s["params"]
-    how = Optimizer.from_params(p).describe()
-    thr = "thresh." if how else "2/eta"
+    sa, ra, ca = s.get("axes", ("eta", "y0", "x0"))
+    how = Optimizer.from_params(p).describe(beta="beta" not in (ra, ca))
+    per_point = any(x.get("threshold", 0) is None for x in s["slices"])
+    thr = "thresh." if how or per_point else "2/eta"
+    what = "inits" if (ra, ca) == ("y0", "x0") else "points"
     lines = [f"{s['path']}: eosfast grid ({state}), written by eosfast {s['eosfast_version']} "
              f"on {s['created']}",
-             f"model {_label(s)}; {nx} x {ny} inits on x0 [{s['x_range'][0]:g}, "
-             f"{s['x_range'][1]:g}] x y0 [{s['y_range'][0]:g}, {s['y_range'][1]:g}]; "
-             f"{ne} eta from {min(etas):.6g} to {max(etas):.6g}"
+             f"model {_label(s)}; {nx} x {ny} {what} on {ca} [{s['x_range'][0]:g}, "
+             f"{s['x_range'][1]:g}] x {ra} [{s['y_range'][0]:g}, {s['y_range'][1]:g}]"
+             + (" (log)" if any(p.get("log", [])) else "") + "; "
+             f"{ne} {sa} from {min(etas):.6g} to {max(etas):.6g}"
              + (f"; {how} (threshold: docs/optimizers.md)" if how else ""),
              f"step cap {s['steps']}, tol {p.get('tol')}, escape {p.get('escape')}, "
              f"max period {p.get('max_period')}, period tol {p.get('period_tol')}",
              f"outcomes in % of the {'computed ' if not s['complete'] else ''}points of each "
-             f"eta ({nx * ny} per eta); sharpness of the converged points, 'in band' in % of "
-             f"them: ({thr} - {s['band']:g}, {thr})",
-             f"{'eta':>10} {'converged':>10} {'periodic':>9} {'bounded*':>9} {'diverged':>9} "
+             f"{sa} ({nx * ny} per {sa}); sharpness of the converged points, 'in band' in % "
+             f"of them: ({thr} - {s['band']:g}, {thr})"
+             + (" with each point's threshold" if per_point else ""),
+             f"{sa:>10} {'converged':>10} {'periodic':>9} {'bounded*':>9} {'diverged':>9} "
              f"{'sharp min':>10} {'median':>10} {'max':>10} {thr:>8} {'in band':>8}"]
     for x in s["slices"]:
         e, n, c = x["eta"], x["points"], x["counts"]
         st = x["sharpness"]
         conv = c["converged"]
         t = x.get("threshold", 2 / e)
+        t = f"{t:8.4g}" if t is not None else f"{'per pt':>8}"
         if st and st["min"] is not None:
-            stats = (f"{st['min']:10.5g} {st['median']:10.5g} {st['max']:10.5g} {t:8.4g} "
+            stats = (f"{st['min']:10.5g} {st['median']:10.5g} {st['max']:10.5g} {t} "
                      f"{percent(st['in_band'], conv - st['unstable']):>8}")
         else:
-            stats = f"{'-':>10} {'-':>10} {'-':>10} {t:8.4g} {'-':>8}"
+            stats = f"{'-':>10} {'-':>10} {'-':>10} {t} {'-':>8}"
         lines.append(f"{e:10.6g} {percent(c['converged'], n):>10} {percent(c['periodic'], n):>9} "
                      f"{percent(c['bounded'], n):>9} {percent(c['diverged'], n):>9} " + stats)
     lines.append(f"* bounded: still bounded at the {s['steps']}-step cap, neither converged nor "

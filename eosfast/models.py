@@ -106,17 +106,21 @@ class Model:
 
         return ModelKernels(self.maps)
 
-    def kernels_for(self, optimizer=None):
+    def kernels_for(self, optimizer=None, scheme: tuple[int, bool] | None = None):
         """The compiled kernels of this model under ``optimizer`` (:mod:`eosfast.optimizer`).
 
+        ``scheme = (code, layered)`` names the kernels directly (a plane over
+        ``beta`` or a layer's step size: :meth:`eosfast.axes.Plane.scheme`).
         One set per optimizer code and layering, built on first use (then
         cached); plain GD's is :attr:`kernels`.
         """
         from .kernels.cpu import ModelKernels
 
-        if optimizer is None or (optimizer.code == 0 and not optimizer.layered):
+        if scheme is None:
+            scheme = (0, False) if optimizer is None else (optimizer.code, optimizer.layered)
+        if scheme == (0, False):
             return self.kernels
-        key = (optimizer.code, optimizer.layered)
+        key = (int(scheme[0]), bool(scheme[1]))
         cache = self.__dict__.setdefault("_optimizer_kernels", {})
         if key not in cache:
             cache[key] = ModelKernels(self.maps, *key)

@@ -176,11 +176,15 @@ class Optimizer:
             out["eta_y"] = self.eta_y
         return out
 
-    def describe(self) -> str:
-        """A few words for summaries: ``"momentum beta=0.5, eta_x=0.1"``; empty for plain GD."""
+    def describe(self, beta: bool = True) -> str:
+        """A few words for summaries: ``"momentum beta=0.5, eta_x=0.1"``; empty for plain GD.
+
+        ``beta=False`` leaves the momentum out (a plane over it).
+        """
         if self.plain:
             return ""
-        parts = [self.method if self.method == "gd" else f"{self.method} beta={self.beta:g}"]
+        parts = [self.method if self.method == "gd" or not beta
+                 else f"{self.method} beta={self.beta:g}"]
         if self.eta_x is not None:
             parts.append(f"eta_x={self.eta_x:g}")
         if self.eta_y is not None:

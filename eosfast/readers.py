@@ -19,7 +19,7 @@ import numpy as np
 from . import frame, validate
 from .errors import InvalidArgument
 from .result import GridResult
-from .store.gridfile import eta_index, open_grid, read_array
+from .store.gridfile import axes_of, coords_of, eta_index, open_grid, read_array
 from .store.h5 import read_params
 from .store.layouts import GRID_FIELDS
 
@@ -68,7 +68,8 @@ def read_grid(path: str | os.PathLike, eta: float | None = None,
     if eta is not None:
         eta = validate.real("eta", eta)
     with open_grid(path) as f:
-        etas = f["eta"][:]
+        axes = axes_of(f)
+        etas, y0, x0 = coords_of(f)
         sel = slice(None)
         if eta is not None:
             i = eta_index(etas, eta, path)
@@ -77,8 +78,8 @@ def read_grid(path: str | os.PathLike, eta: float | None = None,
         xs = slice(None, None, sx if sx > 1 else None)
         arrays = {n: (read_array(f, n, (sel, ys, xs)) if n in names else None)
                   for n in GRID_FIELDS}
-        return GridResult(model=str(f.attrs["model"]), eta=etas[sel], y0=f["y0"][ys],
-                          x0=f["x0"][xs], params=read_params(f), **arrays)
+        return GridResult(model=str(f.attrs["model"]), eta=etas[sel], y0=y0[ys],
+                          x0=x0[xs], params=read_params(f), axes=axes, **arrays)
 
 
 @dataclass
@@ -103,10 +104,12 @@ class Block:
     y0: np.ndarray
     x0: np.ndarray
     arrays: dict[str, np.ndarray]
+    axes: tuple[str, str, str] = frame.GRID_AXES
 
     def frame_columns(self, cols: Iterable[str]) -> dict[str, np.ndarray]:
         """The band as 1-D column arrays (rows in file order)."""
-        return frame.column_arrays(np.array([self.eta]), self.y0, self.x0, self.arrays, cols)
+        return frame.column_arrays(np.array([self.eta]), self.y0, self.x0, self.arrays, cols,
+                                   self.axes)
 
 
 def band_rows(f, points: int = BLOCK_POINTS) -> int:
@@ -143,13 +146,13 @@ def iter_blocks(f, fields: Iterable[str], etas: Iterable[int] | None = None,
     fields = list(fields)
     ne, ny, _ = f["status"].shape
     rows = band_rows(f, points)
-    etas_all = f["eta"][:]
-    y0, x0 = f["y0"][:], f["x0"][:]
+    etas_all, y0, x0 = coords_of(f)
+    axes = axes_of(f)
     for e in range(ne) if etas is None else etas:
         for start in range(0, ny, rows):
             band = slice(start, min(ny, start + rows))
             arrays = {n: read_array(f, n, (slice(e, e + 1), band)) for n in fields}
-            yield Block(int(e), float(etas_all[e]), band, y0[band], x0, arrays)
+            yield Block(int(e), float(etas_all[e]), band, y0[band], x0, arrays, axes)
 
 
 def read_frame(path: str | os.PathLike, eta: float | None = None,
@@ -195,13 +198,14 @@ def read_frame(path: str | os.PathLike, eta: float | None = None,
                                   "step size", "eta")
         return read_ensemble(path, columns, index)
     index = validate.flag("index", index)
-    cols = frame.columns(columns, index)
     if eta is not None:
         eta = validate.real("eta", eta)
     with open_grid(path) as f:
-        ne = 1 if eta is not None else f["eta"].shape[0]
-        n = ne * f["y0"].shape[0] * f["x0"].shape[0]
-    size = frame.frame_bytes(n, cols + (list(frame.AXES) if index else []))
+        axes = axes_of(f)
+        ne, ny, nx = f["status"].shape
+        n = (1 if eta is not None else ne) * ny * nx
+    cols = frame.columns(columns, index, axes=axes)
+    size = frame.frame_bytes(n, cols + (list(axes) if index else []))
     if size > LARGE_FRAME:
         warnings.warn(f"the frame of {path} will take about {size / 2**30:.1f} GiB "
                       f"({n} rows x {size / max(n, 1):.0f} bytes); pass columns=[...] or "
@@ -210,7 +214,7 @@ def read_frame(path: str | os.PathLike, eta: float | None = None,
     fields = [c for c in cols if c in GRID_FIELDS]
     r = read_grid(path, eta=eta, fields=fields)
     return frame.frame_from_arrays(r.eta, r.y0, r.x0, {n: getattr(r, n) for n in fields},
-                             cols, index)
+                                   cols, index, axes)
 
 
 def read_ensemble(path: str | os.PathLike, columns: Iterable[str] | None = None,

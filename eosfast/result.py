@@ -95,12 +95,17 @@ class GridResult(Result):
         Model name (see :data:`eosfast.MODELS`), or the expression of an
         expression model (its parameters are in ``params["model_params"]``).
     eta, y0, x0 : ndarray, float64, shapes (n_eta,), (ny,), (nx,)
-        The axes; ``x0 = linspace(*x_range, nx)`` etc.
+        The axes; ``x0 = linspace(*x_range, nx)`` etc. On a plane
+        (:mod:`eosfast.axes`) they are the coordinates of the slices, rows
+        and columns, whose parameters ``axes`` names.
     status, steps, period, sharpness, loss, x, y : ndarray, shape (n_eta, ny, nx)
         Per-point outcomes, dtypes as in :data:`eosfast.store.layouts.GRID_FIELDS`
         (None for a field not read: :func:`eosfast.read_grid` ``fields=``).
     params : dict
         Every parameter of the run (JSON-serialisable).
+    axes : (str, str, str)
+        The parameters of the dimensions: ``("eta", "y0", "x0")`` for a grid of
+        initial points, e.g. ``("eta", "eta_y", "eta_x")`` for a plane.
     """
 
     model: str
@@ -115,6 +120,7 @@ class GridResult(Result):
     x: np.ndarray | None
     y: np.ndarray | None
     params: dict = field(default_factory=dict)
+    axes: tuple[str, str, str] = ("eta", "y0", "x0")
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -145,10 +151,13 @@ class GridResult(Result):
 
     def summary(self) -> str:
         ne, ny, nx = self.shape
-        etas = f"eta {self.eta[0]:g}" if ne == 1 else f"{ne} eta in [{self.eta[0]:g}, " \
+        s, r, c = self.axes
+        etas = f"{s} {self.eta[0]:g}" if ne == 1 else f"{ne} {s} in [{self.eta[0]:g}, " \
                                                        f"{self.eta[-1]:g}]"
         counts = f": {describe_counts(self.counts())}" if self.status is not None else ""
-        return f"{self.model_label}, {etas}, {ny} x {nx} points{counts}"
+        plane = "" if tuple(self.axes) == ("eta", "y0", "x0") else \
+            f" of ({c} [{self.x0[0]:g}, {self.x0[-1]:g}], {r} [{self.y0[0]:g}, {self.y0[-1]:g}])"
+        return f"{self.model_label}, {etas}, {ny} x {nx} points{plane}{counts}"
 
     def to_frame(self, columns=None, index: bool = False):
         """A pandas DataFrame, one row a grid point (see :func:`eosfast.read_frame`).
@@ -158,18 +167,21 @@ class GridResult(Result):
         from .frame import frame_from_arrays
 
         held = {n: getattr(self, n) for n in GRID_FIELDS if getattr(self, n) is not None}
-        return frame_from_arrays(self.eta, self.y0, self.x0, held, columns, index)
+        return frame_from_arrays(self.eta, self.y0, self.x0, held, columns, index,
+                                 tuple(self.axes))
 
     def to_xarray(self):
-        """An ``xarray.Dataset`` with dims ``(eta, y0, x0)`` (needs xarray).
+        """An ``xarray.Dataset`` with dims ``(eta, y0, x0)`` (a plane's :attr:`axes`; needs xarray).
 
         The same variables, coordinates and CF attributes as the file.
         """
         import xarray as xr
 
-        data = {n: (("eta", "y0", "x0"), getattr(self, n), GRID_FIELDS[n].cf_attrs())
+        dims = tuple(self.axes)
+        data = {n: (dims, getattr(self, n), GRID_FIELDS[n].cf_attrs())
                 for n in GRID_FIELDS if getattr(self, n) is not None}
-        return xr.Dataset(data, coords={"eta": self.eta, "y0": self.y0, "x0": self.x0},
+        return xr.Dataset(data, coords=dict(zip(dims, (self.eta, self.y0, self.x0),
+                                                strict=True)),
                           attrs={"model": self.model})
 
 

@@ -82,8 +82,8 @@ def outcome_counts(status) -> dict[str, int]:
 def stable_converged(status, sharpness, eta: float, threshold: float | None = None):
     """Masks of the converged points: ``(stable, unstable)``, boolean arrays like ``status``.
 
-    ``threshold``: the optimizer's (:meth:`eosfast.optimizer.Optimizer.threshold`);
-    default ``2/eta``, GD's.
+    ``threshold``: the optimizer's (:meth:`eosfast.optimizer.Optimizer.threshold`),
+    or one a point (an array like ``status``, a plane's); default ``2/eta``, GD's.
 
     A run that converges to a minimum by iterating can only end where GD is
     stable, sharpness ``<= 2/eta`` (math.md s. 3). A converged point sharper
@@ -99,6 +99,6 @@ def stable_converged(status, sharpness, eta: float, threshold: float | None = No
     status = np.asarray(status)
     sharpness = np.asarray(sharpness)
     conv = (status == Status.CONVERGED) & np.isfinite(sharpness)
-    thr = 2.0 / float(eta) if threshold is None else float(threshold)
+    thr = 2.0 / float(eta) if threshold is None else np.asarray(threshold, dtype=float)
     unstable = conv & (sharpness > thr)
     return conv & ~unstable, unstable

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .axes import Plane
 from .models import Model, ModelSpec, get_model
 from .optimizer import GD, Optimizer
 from .status import OUTCOMES
@@ -48,6 +49,11 @@ class GridSpec:
         The model's parameters (expression models), sorted by name.
     optimizer : Optimizer
         How the points move (plain GD by default).
+    plane : Plane
+        What the dimensions span (:mod:`eosfast.axes`): by default the
+        initial-point grid, whose ``eta, y0, x0`` are the step sizes and
+        initial points; on a plane they are the coordinates of its
+        ``(slices, rows, columns)``, named by ``plane.axes``.
     """
 
     model: str
@@ -61,6 +67,7 @@ class GridSpec:
     mirror: bool = False
     model_params: tuple[tuple[str, float], ...] = ()
     optimizer: Optimizer = GD
+    plane: Plane = Plane()
 
     @property
     def model_spec(self) -> ModelSpec:
@@ -82,13 +89,19 @@ class GridSpec:
         return replace(self, tile=tile, mirror=self.mirror and tile[0] == tile[1])
 
     def params(self) -> dict:
-        """Every parameter, JSON-serialisable (stored as the file's ``params``)."""
+        """Every parameter, JSON-serialisable (stored as the file's ``params``).
+
+        ``x_range``, ``y_range``, ``res_x``, ``res_y`` are those of the columns
+        and rows (a plane's axes); ``eta`` the step sizes of the slices (none
+        when the slices hold a fixed initial point: ``plane``'s ``x0``).
+        """
+        etas = {"eta": [float(e) for e in self.eta]} if self.plane.axes[0] == "eta" else {}
         return {
             "model": self.model, "model_params": dict(self.model_params),
             "x_range": list(self.x_range), "y_range": list(self.y_range),
             "res_x": int(self.x0.size), "res_y": int(self.y0.size),
-            "eta": [float(e) for e in self.eta], **self.rule.params(),
-            **self.optimizer.params(), "tile": list(self.tile),
+            **etas, **self.rule.params(),
+            **self.optimizer.params(), **self.plane.params(), "tile": list(self.tile),
         }
 
     def tile_slices(self, index: int) -> tuple[int, slice, slice]:
@@ -135,7 +148,22 @@ class GridSpec:
         """
         e, ys, xs = self.tile_slices(index)
         return (self.model_spec, self.x0[xs], self.y0[ys], float(self.eta[e]), self.rule,
-                self.optimizer, len(self.covered(index)) == 2)
+                self.optimizer, self.plane, len(self.covered(index)) == 2)
+
+    def tile_inputs(self, index: int) -> tuple[np.ndarray, ...]:
+        """The kernel's ``(x0, y0, eta, eta_y, beta)`` for tile ``index``, row-major."""
+        e, ys, xs = self.tile_slices(index)
+        if self.plane.initial:
+            ny, nx = ys.stop - ys.start, xs.stop - xs.start
+            px = np.broadcast_to(self.x0[xs][None, :], (ny, nx)).reshape(-1)
+            py = np.broadcast_to(self.y0[ys][:, None], (ny, nx)).reshape(-1)
+            return (px, py, *self.optimizer.kernel_inputs(np.full(ny * nx, self.eta[e])))
+        return self.plane.inputs(float(self.eta[e]), self.y0[ys], self.x0[xs], self.optimizer)
+
+    @property
+    def scheme(self) -> tuple[int, bool]:
+        """The kernels' ``(optimizer code, layered)``."""
+        return self.plane.scheme(self.optimizer)
 
 
 def compute_points(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
@@ -147,9 +175,22 @@ def compute_points(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarra
     own in ``optimizer``). Returns the arrays of
     :data:`~eosfast.store.layouts.GRID_FIELDS`, each 1-D.
     """
-    kernel = get_model(model).kernels_for(optimizer).grid
+    return run_kernel(model, x0, y0, *optimizer.kernel_inputs(eta), rule,
+                      (optimizer.code, optimizer.layered))
+
+
+def run_kernel(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
+               eta: np.ndarray, eta_y: np.ndarray, beta: np.ndarray, rule: StopRule,
+               scheme: tuple[int, bool]) -> dict[str, np.ndarray]:
+    """The grid kernel of ``scheme`` (:meth:`eosfast.axes.Plane.scheme`) on per-point inputs.
+
+    ``eta`` is the step size of the layers carrying ``x``, ``eta_y`` of those
+    carrying ``y`` (read by a layered kernel), ``beta`` the momentum (read by
+    the momentum kernels); all 1-D float64 of one length.
+    """
+    kernel = get_model(model).kernels_for(scheme=scheme).grid
     out = {name: np.empty(x0.size, dtype=dt) for name, dt in GRID_DTYPES.items()}
-    kernel(x0, y0, *optimizer.kernel_inputs(eta), *rule.args(), out["status"],
+    kernel(x0, y0, eta, eta_y, beta, *rule.args(), out["status"],
            out["steps"], out["period"], out["sharpness"], out["loss"], out["x"], out["y"])
     return out
 
@@ -163,14 +204,21 @@ def join_points(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 def compute_tile(model: str | Model | ModelSpec, x0: np.ndarray, y0: np.ndarray,
                  eta: float, rule: StopRule = DEFAULT_RULE,
-                 optimizer: Optimizer = GD) -> dict[str, np.ndarray]:
+                 optimizer: Optimizer = GD, plane: Plane | None = None
+                 ) -> dict[str, np.ndarray]:
     """Run the grid kernel on the points ``x0 (nx,) x y0 (ny,)`` at one ``eta``.
 
-    Returns the arrays of :data:`~eosfast.store.layouts.GRID_FIELDS`, each shaped (ny, nx).
+    On a ``plane`` (:mod:`eosfast.axes`), ``x0, y0, eta`` are the coordinates
+    of its columns, rows and slice. Returns the arrays of
+    :data:`~eosfast.store.layouts.GRID_FIELDS`, each shaped (ny, nx).
     """
     from .kernels.tilework import tile_points
 
     ny, nx = y0.size, x0.size
+    if plane is not None and not plane.initial:
+        inputs = plane.inputs(eta, y0, x0, optimizer)
+        out = run_kernel(model, *inputs, rule, plane.scheme(optimizer))
+        return {k: v.reshape(ny, nx) for k, v in out.items()}
     xs, ys, es = (np.empty(ny * nx) for _ in range(3))
     tile_points(np.ascontiguousarray(x0, dtype=np.float64),
                 np.ascontiguousarray(y0, dtype=np.float64), float(eta), xs, ys, es)
@@ -268,7 +316,8 @@ def placed(results: Iterator[tuple[int, TileStats, tuple]], place: Place
             close()
 
 
-def load_kernels(model: str | Model | ModelSpec, optimizer: Optimizer = GD) -> None:
+def load_kernels(model: str | Model | ModelSpec, optimizer: Optimizer = GD,
+                 plane: Plane | None = None) -> None:
     """Compile, or load from Numba's on-disk cache, the kernels a grid of ``model`` runs.
 
     ``Model.kernels`` only builds the Numba dispatchers; the machine code is
@@ -276,7 +325,7 @@ def load_kernels(model: str | Model | ModelSpec, optimizer: Optimizer = GD) -> N
     argument types of every real tile (one specialisation, reused by all).
     """
     one = np.ones(1)
-    TileStats.of(compute_tile(model, one, one, 0.5, StopRule(steps=1), optimizer))
+    TileStats.of(compute_tile(model, one, one, 0.5, StopRule(steps=1), optimizer, plane))
     from .kernels.checksum import fletcher32
 
     fletcher32(np.zeros(2, np.uint8))

@@ -116,3 +116,5 @@ def test_optimizer_benchmark_counts_the_steps_its_grids_ran():
     capped = eosfast.grid("zhu4", 48, eta=0.1, x_range=(0.8, 1.2), y_range=(0.8, 1.2),
                           steps=1000, tol=1e-300, max_period=1, symmetry=False)
     assert out["grids"]["steps"]["gd"]["steps"] == int(capped.steps.astype(np.int64).sum())
+    # the plane and the initial-point grid run every point to the cap
+    assert {r["steps"] for r in out["grids"]["plane"].values()} == {48 * 48 * 1000}

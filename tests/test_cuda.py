@@ -164,6 +164,15 @@ for name, how in {"momentum": {"optimizer": "momentum", "beta": 0.5},
         opt[f"{name} {model}"] = {
             "differ": {n: differ(getattr(cpu, n), getattr(gpu, n)) for n in GRID_DTYPES},
             "status": sorted(set(cpu.status.ravel().tolist()))}
+# planes over hyperparameters: every point's own step sizes and momentum
+for name, how in {"plane eta_x eta_y": {"axes": ("eta_x", "eta_y"), "log": True},
+                  "plane eta beta": {"axes": ("eta", "beta"), "optimizer": "nesterov",
+                                     "x_range": (0.05, 0.6)}}.items():
+    kw = dict(res=11, steps=150, tile=(4, 6), **how)
+    cpu = eosfast.grid("zhu4", **kw)
+    gpu = eosfast.grid("zhu4", executor=CudaExecutor(threads=2, batch_points=50), **kw)
+    opt[name] = {"differ": {n: differ(getattr(cpu, n), getattr(gpu, n)) for n in GRID_DTYPES},
+                 "status": sorted(set(cpu.status.ravel().tolist()))}
 report["optimizers"] = opt
 print("REPORT", json.dumps(report))
 """
@@ -209,7 +218,7 @@ def test_simulated_points_are_the_cpus(simulated):
 def test_simulated_optimizers_match_cpu_point_for_point(simulated):
     """Heavy-ball, Nesterov and per-layer step sizes on the GPU: the CPU's, bit for bit."""
     opt = simulated["optimizers"]
-    assert len(opt) == 6
+    assert len(opt) == 8
     for case, r in opt.items():
         assert r["differ"] == dict.fromkeys(r["differ"], 0), case
         assert {-1, 1} <= set(r["status"]), case

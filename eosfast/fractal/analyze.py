@@ -162,11 +162,11 @@ def load_slice(path: Any, eta: float | None = None) -> Any:
         With ``n_eta == 1``.
     """
     from ..readers import read_grid
-    from ..store.gridfile import open_grid
+    from ..store.gridfile import coords_of, open_grid
 
     if eta is None:
         with open_grid(path) as f:
-            etas = f["eta"][:]
+            etas = coords_of(f)[0]
         if etas.size != 1:
             raise InvalidArgument(f"{path} holds {etas.size} step sizes "
                                   f"({', '.join(repr(float(e)) for e in etas)}); choose one with "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib.axes import Axes
@@ -44,13 +46,22 @@ def _slice(result, eta) -> tuple[int, float]:
     return i, float(result.eta[i])
 
 
+def _logs(result) -> tuple[bool, bool]:
+    """Whether the columns and the rows are log-spaced (a plane's: :mod:`eosfast.axes`)."""
+    log = (result.params or {}).get("log", (False, False))
+    return bool(log[1]), bool(log[0])
+
+
 def _extent(result) -> list[float]:
-    def ends(v):
+    """The image's extent; a log-spaced axis is drawn in ``log10`` of its values."""
+    def ends(v, log):
+        v = np.log10(v) if log else np.asarray(v, dtype=float)
         d = (v[-1] - v[0]) / (v.size - 1) if v.size > 1 else 1.0
         return v[0] - d / 2, v[-1] + d / 2
 
-    x0, x1 = ends(result.x0)
-    y0, y1 = ends(result.y0)
+    lx, ly = _logs(result)
+    x0, x1 = ends(result.x0, lx)
+    y0, y1 = ends(result.y0, ly)
     return [x0, x1, y0, y1]
 
 
@@ -61,9 +72,29 @@ def _sampled(result) -> bool:
                                                  p.get("res_x", result.x0.size))
 
 
+#: How a plane's axes are labelled (matplotlib mathtext).
+_LABELS = {"x0": "$x_0$", "y0": "$y_0$", "eta": "$\\eta$", "eta_x": "$\\eta_x$",
+           "eta_y": "$\\eta_y$", "beta": "$\\beta$"}
+
+
 def _title(result, eta: float, what: str) -> str:
     p = result.params or {}
     ny, nx = result.y0.size, result.x0.size
+    axes = tuple(getattr(result, "axes", ("eta", "y0", "x0")))
+    if axes != ("eta", "y0", "x0"):  # a plane
+        how = []
+        if p.get("optimizer") not in (None, "gd"):
+            how.append(p["optimizer"] + (f" $\\beta$ = {p['beta']:g}" if "beta" not in axes
+                                         else ""))
+        how.append(f"{_LABELS[axes[0]]} = {eta:g}")
+        for k in ("x0", "y0"):
+            if k in p and k not in axes:
+                how.append(f"{_LABELS[k]} = {p[k]:g}") if k != axes[0] else None
+        full = (p.get("res_y", ny), p.get("res_x", nx))
+        drawn = (f"{nx}x{ny} of {full[1]}x{full[0]} points drawn" if (ny, nx) != tuple(full)
+                 else f"{nx}x{ny} points")
+        return (f"{result.model_label}, {', '.join(how)}, {drawn}, "
+                f"T = {p.get('steps', '?')}: {what}")
     full = (p.get("res_y", ny), p.get("res_x", nx))
     steps = p.get("steps", "?")
     if "base" in p and "levels" in p:  # a raster of a refined map (eosfast refine)
@@ -78,8 +109,15 @@ def _title(result, eta: float, what: str) -> str:
 
 
 def _basin_axes(ax: Axes, result, eta: float, what: str) -> None:
-    ax.set_xlabel("$x_0$")
-    ax.set_ylabel("$y_0$")
+    _, rows, cols = tuple(getattr(result, "axes", ("eta", "y0", "x0")))
+    lx, ly = _logs(result)
+    ax.set_xlabel(_LABELS[cols] + (" (log scale)" if lx else ""))
+    ax.set_ylabel(_LABELS[rows] + (" (log scale)" if ly else ""))
+    for log, axis in ((lx, ax.xaxis), (ly, ax.yaxis)):
+        if log:  # drawn in log10 of the values: label the ticks with the values
+            from matplotlib.ticker import FuncFormatter
+
+            axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{10 ** v:.3g}"))
     ax.set_title(_title(result, eta, what), fontsize=9)
 
 
@@ -145,16 +183,22 @@ def basin(ax: Axes, result, field: str = "status", eta: float | None = None,
             fig.colorbar(im2, ax=ax, pad=0.02, fraction=0.05).set_label("steps to escape")
         _basin_axes(ax, result, e, "steps (grey: periodic, or bounded at the cap)")
     elif field == "sharpness":
+        from ..axes import Plane
         from ..optimizer import Optimizer
 
+        params = getattr(result, "params", None) or {}
         sharp = np.where(status == Status.CONVERGED, np.asarray(result.sharpness[i]), np.nan)
-        thr = float(Optimizer.from_params(getattr(result, "params", None) or {}).threshold(e))
+        opt, plane = Optimizer.from_params(params), Plane.from_params(params)
+        if plane.initial:
+            thr: Any = float(opt.threshold(e))
+        else:  # a plane: each point's own threshold
+            thr = plane.thresholds(e, result.y0, result.x0, opt)
         finite = sharp[np.isfinite(sharp)]
         if not finite.size:  # an empty picture with a made-up colour bar says nothing
             raise EosfastError(f"no point converged at eta={e!r}: there is no final sharpness "
                                "to draw (--field status shows what became of the runs)")
         vmin = float(finite.min()) if finite.size else 0.0
-        vmax = max(thr, float(finite.max()) if finite.size else thr)
+        vmax = max(float(np.max(thr)) if plane.initial else 0.0, float(finite.max()))
         im = ax.imshow(sharp, cmap="viridis", vmin=vmin, vmax=vmax, **kw)
         in_band = np.where((sharp > thr - band) & (sharp < thr), 1.0, np.nan)
         im_b = ax.imshow(in_band, cmap=mcolors.ListedColormap(["#e41a1c"]), **kw)
@@ -163,9 +207,12 @@ def basin(ax: Axes, result, field: str = "status", eta: float | None = None,
             fig.colorbar(im, ax=ax).set_label("final sharpness (converged inits)")
         converged = int(np.count_nonzero(status == Status.CONVERGED))
         n_band = int(np.count_nonzero(np.isfinite(in_band)))
+        where = (f"in ({thr - band:g}, {thr:g})" if plane.initial else
+                 f"within {band:g} below each point's threshold")
         ax.legend(handles=[Patch(color="#e41a1c",
-                                 label=f"in ({thr - band:g}, {thr:g}): {percent(n_band, converged)}"
-                                       f" of the {converged} converged inits"
+                                 label=f"{where}: {percent(n_band, converged)}"
+                                       f" of the {converged} converged "
+                                       f"{'inits' if plane.initial else 'points'}"
                                        f"{' drawn' if _sampled(result) else ''}")],
                   loc="upper right", fontsize=8, framealpha=0.9)
         _basin_axes(ax, result, e, "final sharpness (white: not converged)")
@@ -199,6 +246,11 @@ def concentration(ax: Axes, result, eta: float | None = None, bins: int = 120):
     """
     from ..optimizer import Optimizer
 
+    if tuple(getattr(result, "axes", ("eta", "y0", "x0"))) != ("eta", "y0", "x0"):
+        raise EosfastError(f"this grid is a plane over {result.axes[2]} and "
+                           f"{result.axes[1]}, a threshold a point: the concentration "
+                           "histogram needs a grid of initial points at one step size (draw "
+                           "the plane with plot basin --field sharpness)")
     i, e = _slice(result, eta)
     opt = Optimizer.from_params(getattr(result, "params", None) or {})
     thr = float(opt.threshold(e))

@@ -40,7 +40,7 @@ from .h5 import (
     read_params,
     stamp,
 )
-from .layouts import GRID, GRID_DTYPES, GRID_FIELDS, tile_grid
+from .layouts import GRID, GRID_DIMS, GRID_DTYPES, GRID_FIELDS, file_axes, grid_layout, tile_grid
 
 #: Group holding the resume bookkeeping.
 RESUME = "resume"
@@ -60,19 +60,28 @@ RESERVE_MARGIN = 1 << 20
 
 
 def create(path: Path, params: dict, eta: np.ndarray, y0: np.ndarray, x0: np.ndarray,
-           tile: tuple[int, int], **attrs) -> h5py.File:
-    """Create a new grid file at ``path`` (truncating) and return it open for writing."""
+           tile: tuple[int, int], axes: tuple[str, str, str] = GRID_DIMS,
+           **attrs) -> h5py.File:
+    """Create a new grid file at ``path`` (truncating) and return it open for writing.
+
+    ``eta, y0, x0`` are the coordinates of the slices, rows and columns, named
+    ``axes`` (a plane's, :mod:`eosfast.axes`: then the root attribute ``axes``
+    says so).
+    """
     shape = (eta.size, y0.size, x0.size)
+    layout = grid_layout(axes)
+    if tuple(axes) != GRID_DIMS:
+        attrs["axes"] = " ".join(axes)
     f = new_file(path)
     with closed_on_error(f):
         stamp(f, GRID.kind, params, model=params["model"],
               model_params=json.dumps(params.get("model_params", {}), sort_keys=True),
               steps=params["steps"],
               tol=params["tol"], escape=params["escape"], complete=np.int8(0), **attrs)
-        for name, axis in (("eta", eta), ("y0", y0), ("x0", x0)):
-            add_coord(f, name, axis, GRID.coords[name])
+        for name, axis in zip(axes, (eta, y0, x0), strict=True):
+            add_coord(f, name, axis, layout.coords[name])
         chunks = (1, min(tile[0], shape[1]), min(tile[1], shape[2]))
-        for name, var in GRID_FIELDS.items():
+        for name, var in layout.data.items():
             add_array(f, name, var, shape=shape, chunks=chunks)
         g = f.create_group(RESUME)
         ntiles = math.prod(tile_grid(shape, tile))
@@ -290,6 +299,17 @@ def open_for_resume(part: str | os.PathLike,
         check_resumable(f, part)
         check_params(read_params(f))
     return f
+
+
+def axes_of(f: h5py.File) -> tuple[str, str, str]:
+    """The names of a grid file's ``(slices, rows, columns)``: ``(eta, y0, x0)`` or a plane's."""
+    return file_axes(f)
+
+
+def coords_of(f: h5py.File) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A grid file's slice, row and column coordinates (whatever they are named)."""
+    s, r, c = axes_of(f)
+    return f[s][:], f[r][:], f[c][:]
 
 
 def open_grid(path: str | os.PathLike, mode: str = "r") -> h5py.File:

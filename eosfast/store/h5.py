@@ -44,7 +44,7 @@ from .._version import __version__
 from ..errors import EosfastError, InvalidArgument
 from ..validate import show
 from .atomic import Output
-from .layouts import LAYOUTS, Layout, Var
+from .layouts import LAYOUTS, Layout, Var, layout_of
 
 #: Filters of every compressed array: byte shuffle, deflate level 1 (which
 #: every HDF5 reader decodes) and a Fletcher-32 checksum per chunk (which
@@ -381,7 +381,7 @@ def open_file(path: str | os.PathLike, kinds: Iterable[str] | str | None = None,
             names = " or ".join(k.split(".", 1)[1] for k in wanted)
             raise EosfastError(f"{path} is an eosfast {kind.split('.', 1)[1]} file, "
                                f"not a {names} file")
-        LAYOUTS[kind].check(f, path)
+        layout_of(kind, f, path).check(f, path)
         if "model" in f.attrs:
             check_model(f, path)
     return f

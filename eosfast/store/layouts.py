@@ -357,6 +357,43 @@ ENSEMBLE = Layout(
            "escape": "real", "params": "json", "complete": "int"},
 )
 
+#: What a grid's dimensions may be named for (:mod:`eosfast.axes`), with each
+#: coordinate's CF ``long_name``.
+AXIS_LONG_NAMES = {"eta": "GD step size", "x0": "initial x", "y0": "initial y",
+                   "eta_x": "step size of the layers carrying x",
+                   "eta_y": "step size of the layers carrying y", "beta": "momentum"}
+
+
+def grid_layout(axes: tuple[str, str, str] = GRID_DIMS) -> Layout:
+    """The grid layout with dimensions named ``axes`` (a plane's; :mod:`eosfast.axes`)."""
+    axes = tuple(axes)
+    if axes == GRID_DIMS:
+        return GRID
+    coords = {a: Var("f8", (a,), AXIS_LONG_NAMES[a], "1", axis=True) for a in axes}
+    data = {n: replace(v, dims=axes) for n, v in GRID_FIELDS.items()}
+    return replace(GRID, coords=coords, data=data)
+
+
+def file_axes(g, path="") -> tuple[str, str, str]:
+    """The dimensions of a grid file: its root attribute ``axes``, else ``(eta, y0, x0)``."""
+    raw = g.attrs.get("axes")
+    if raw is None:
+        return GRID_DIMS
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    names = tuple(text.split())
+    if len(names) != 3 or len(set(names)) != 3 or not set(names) <= set(AXIS_LONG_NAMES):
+        raise EosfastError(f"{path} is damaged: attribute 'axes' is {text!r}, not three "
+                           f"distinct names of {', '.join(AXIS_LONG_NAMES)}")
+    return names  # type: ignore[return-value]
+
+
+def layout_of(kind: str, g, path="") -> Layout:
+    """The layout a file of ``kind`` must have (a grid's depends on its axes)."""
+    if kind == GRID.kind:
+        return grid_layout(file_axes(g, path))
+    return LAYOUTS[kind]
+
+
 #: kind -> layout, for the opener.
 LAYOUTS: dict[str, Layout] = {lay.kind: lay for lay in (GRID, TRAJECTORY, BIFURCATION, NETS,
                                                          ZOOM, REFINED, ENSEMBLE)}
