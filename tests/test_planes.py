@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 
 import eosfast
-from eosfast.status import Status
-
 import naive
+from eosfast.status import Status
 
 FIELDS = ("status", "steps", "period", "sharpness", "loss", "x", "y")
 
