@@ -17,7 +17,6 @@ step size is an axis or fixed (:class:`~eosfast.optimizer.Optimizer`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,17 +24,14 @@ import numpy as np
 
 from . import validate
 from .errors import InvalidArgument
+from .store.layouts import GRID_DIMS
 
-#: What a grid's dimensions may span.
+#: What a grid's dimensions may span (their CF ``long_name``s:
+#: :data:`eosfast.store.layouts.AXIS_LONG_NAMES`).
 PARAMETERS = ("x0", "y0", "eta", "eta_x", "eta_y", "beta")
 
 #: The initial-point grid's dimensions ``(slices, rows, columns)``.
-DEFAULT_AXES = ("eta", "y0", "x0")
-
-#: What each parameter is (the coordinates' CF ``long_name``).
-LONG_NAMES = {"x0": "initial x", "y0": "initial y", "eta": "step size",
-              "eta_x": "step size of the layers carrying x",
-              "eta_y": "step size of the layers carrying y", "beta": "momentum"}
+DEFAULT_AXES = GRID_DIMS
 
 #: An axis' range when none is given.
 DEFAULT_RANGES = {"x0": (0.0, 4.0), "y0": (0.0, 4.0), "eta": (0.01, 1.0),
@@ -193,9 +189,9 @@ def make_plane(axes: Sequence[str] | None, log=False, x0: float | None = None,
         if v is not None and name in (cols, rows):
             raise InvalidArgument(f"{{{name}}} fixes {name}, which is an axis here", name,
                                   "axes")
-    for name in ("eta_x", "eta_y"):
-        if name in (cols, rows) and optimizer is not None and getattr(optimizer, name) \
-                is not None:
+    for name in ("eta_x", "eta_y", "beta"):
+        fixed = None if optimizer is None else getattr(optimizer, name)
+        if name in (cols, rows) and fixed not in (None, 0.0):
             raise InvalidArgument(f"{{{name}}} fixes {name}, which is an axis here", name,
                                   "axes")
     own = [name in (cols, rows) or (optimizer is not None and getattr(optimizer, name)
@@ -244,20 +240,3 @@ def axis_values(name: str, flag: str, bounds: Sequence[float] | None, n: int,
                                   "increasing in float64", flag)
         return values
     return validate.axis(flag, (lo, hi), n)
-
-
-def spacing(values: np.ndarray) -> str:
-    """``"log"`` when ``values`` are (to rounding) geometric, else ``"linear"``."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.size < 3 or v[0] <= 0:
-        return "linear"
-    r = v[1:] / v[:-1]
-    lin = np.diff(v)
-    if np.allclose(r, r[0], rtol=1e-9) and not np.allclose(lin, lin[0], rtol=1e-9):
-        return "log"
-    return "linear"
-
-
-def log_ratio(lo: float, hi: float) -> float:
-    """Decades an axis spans (for captions)."""
-    return math.log10(hi / lo)

@@ -17,13 +17,13 @@ import numpy as np
 
 from . import validate
 from .errors import EosfastError
-from .store.layouts import GRID_DTYPES, GRID_FIELDS
+from .store.layouts import GRID_DIMS, GRID_DTYPES, GRID_FIELDS
 
 #: The coordinate columns, in frame order.
 AXES = ("eta", "x0", "y0")
 
 #: A grid's dimensions ``(slices, rows, columns)`` of initial points.
-GRID_AXES = ("eta", "y0", "x0")
+GRID_AXES = GRID_DIMS
 
 
 def axis_columns(axes: tuple[str, str, str] = GRID_AXES) -> tuple[str, str, str]:
