@@ -217,6 +217,24 @@ def test_analysis_commands_run_in_a_fresh_environment(core):
     assert bench
 
 
+def test_optimizers_and_planes_in_a_fresh_environment(core):
+    """Issue 19 as a user types it: momentum, a plane over hyperparameters, its picture."""
+    out = core.ok("trajectory", "--optimizer", "nesterov", "--beta", "0.3", "--steps", "3000",
+                  "-o", "tn.h5")
+    assert "nesterov beta=0.3" in out and "threshold=8.125" in out
+    core.ok("grid", "--res", "96", "--optimizer", "momentum", "--beta", "0.5", "-o", "m.h5",
+            "-q")
+    info = json.loads(core.ok("info", "m.h5", "--json"))
+    assert info["optimizer"] == {"optimizer": "momentum", "beta": 0.5}
+    assert info["slices"][0]["threshold"] == 15.0
+    core.ok("grid", "--axes", "eta_x", "eta_y", "--log", "--res", "64", "-o", "p.h5", "-q")
+    assert "on eta_x [0.01, 1] x eta_y [0.01, 1] (log)" in core.ok("info", "p.h5")
+    core.ok("plot", "basin", "p.h5", "-o", "p.png")
+    assert (core.work / "p.png").stat().st_size > 10_000
+    fractal = json.loads(core.ok("fractal", "p.h5", "--json"))
+    assert 1.0 <= fractal["box_dimension"] <= 2.0
+
+
 def test_readme_python_snippet_runs_in_a_fresh_environment(core):
     core.ok("grid", "--res", "64", "--steps", "2000", "-o", "grid.h5", "-q")
     code = readme.snippet() + "print(len(df), dict(ds.sizes))\n"
