@@ -193,31 +193,40 @@ def grid_template(key):
                     S[_X, l] = np.nan
             if nlive == 0:
                 break
-            # Two steps per pass over the lanes: a lane's state stays in
-            # registers between them, which halves the loads and stores per
-            # step (measured: 0.56 -> 0.66 of the check-free lane loop).
-            for _ in range(STEPS_PER_CHECK // 2):
-                for l in range(LANES):
-                    cx = S[_CX, l]
-                    cy = S[_CY, l] if LAYERED else cx  # noqa: F821
-                    if OPT == GD:  # noqa: F821
-                        # GD keeps no previous position: its lanes hold (x, y) only
+            if OPT == GD:  # noqa: F821
+                # Two steps per pass over the lanes: a lane's state stays in
+                # registers between them, which halves the loads and stores per
+                # step (measured: 0.56 -> 0.66 of the check-free lane loop).
+                # GD keeps no previous position: its lanes hold (x, y) only.
+                for _ in range(STEPS_PER_CHECK // 2):
+                    for l in range(LANES):
+                        cx = S[_CX, l]
+                        cy = S[_CY, l] if LAYERED else cx  # noqa: F821
                         x, y, _u, _v, t, go = step(  # noqa: F821
                             S[_X, l], S[_Y, l], 0.0, 0.0, S[_T, l], cx, cy, 0.0, tol, R, capf)
                         x, y, _u, _v, t, go = step(  # noqa: F821
                             x, y, 0.0, 0.0, t, cx, cy, 0.0, tol, R, capf)
-                    else:
-                        b = S[_B, l]
+                        S[_X, l] = x
+                        S[_Y, l] = y
+                        S[_T, l] = t
+                        S[_G, l] = 1.0 if go else 0.0
+            else:
+                # One step per pass: the two-step pass that helps GD makes the
+                # momentum loop (twice the state, twice the selects) slower
+                # (benchmarks/bench_optimizers.py, every point at the cap:
+                # 0.55-0.67 of GD's steps per second with two, 0.65-0.81 with one).
+                for _ in range(STEPS_PER_CHECK):
+                    for l in range(LANES):
+                        cx = S[_CX, l]
+                        cy = S[_CY, l] if LAYERED else cx  # noqa: F821
                         x, y, u, v, t, go = step(  # noqa: F821
-                            S[_X, l], S[_Y, l], S[_U, l], S[_V, l], S[_T, l], cx, cy, b, tol,
-                            R, capf)
-                        x, y, u, v, t, go = step(  # noqa: F821
-                            x, y, u, v, t, cx, cy, b, tol, R, capf)
+                            S[_X, l], S[_Y, l], S[_U, l], S[_V, l], S[_T, l], cx, cy,
+                            S[_B, l], tol, R, capf)
+                        S[_X, l] = x
+                        S[_Y, l] = y
                         S[_U, l] = u
                         S[_V, l] = v
-                    S[_X, l] = x
-                    S[_Y, l] = y
-                    S[_T, l] = t
-                    S[_G, l] = 1.0 if go else 0.0
+                        S[_T, l] = t
+                        S[_G, l] = 1.0 if go else 0.0
 
     return run
