@@ -133,12 +133,7 @@ class Plane:
         sizes (``limit / eta`` with one step size).
         """
         _, _, ex, ey, beta = self.inputs(slice_value, rows, cols, optimizer)
-        if optimizer.method == "momentum":
-            limit = 2.0 * (1.0 + beta)
-        elif optimizer.method == "nesterov":
-            limit = 2.0 * (1.0 + beta) / (1.0 + 2.0 * beta)
-        else:
-            limit = np.full(beta.shape, 2.0)
+        limit = optimizer.limit_at(beta)
         return (limit / np.minimum(ex, ey)).reshape(rows.size, cols.size)
 
     def scheme(self, optimizer) -> tuple[int, bool]:

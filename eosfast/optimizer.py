@@ -136,12 +136,16 @@ class Optimizer:
     @property
     def limit(self) -> float:
         """Linear-stability limit of ``eta * lam`` on a quadratic (2 for GD)."""
-        b = self.beta
+        return float(self.limit_at(self.beta))
+
+    def limit_at(self, beta: Any) -> Any:
+        """The limit of this method at momentum ``beta`` (a float or an array: a plane's)."""
+        b = np.asarray(beta, dtype=np.float64)
         if self.method == "momentum":
             return 2.0 * (1.0 + b)
         if self.method == "nesterov":
             return 2.0 * (1.0 + b) / (1.0 + 2.0 * b)
-        return 2.0
+        return np.full(b.shape, 2.0)[()]
 
     def threshold(self, eta: Any) -> Any:
         """The largest loss sharpness a linearly stable minimum can have at ``eta``.
