@@ -65,11 +65,6 @@ class Plane:
         """A grid of initial points ``(eta, y0, x0)``, linear: what grids were before planes."""
         return self.axes == DEFAULT_AXES and self.log == (False, False)
 
-    @property
-    def plane(self) -> tuple[str, str]:
-        """``(columns, rows)``: the two axes of the picture."""
-        return self.axes[2], self.axes[1]
-
     def params(self) -> dict:
         """JSON for a file's ``params`` (nothing for an initial-point grid)."""
         if self.initial:

@@ -195,17 +195,6 @@ class Optimizer:
             parts.append(f"eta_y={self.eta_y:g}")
         return ", ".join(parts)
 
-    def flags(self) -> list[str]:
-        """The CLI flags that give this optimizer (empty for plain GD)."""
-        out: list[str] = []
-        if self.method != "gd":
-            out += ["--optimizer", self.method, "--beta", repr(self.beta)]
-        if self.eta_x is not None:
-            out += ["--eta-x", repr(self.eta_x)]
-        if self.eta_y is not None:
-            out += ["--eta-y", repr(self.eta_y)]
-        return out
-
 
 #: Plain GD with one step size.
 GD = Optimizer()

@@ -46,6 +46,7 @@ class ModelKernels:
         self.layered = bool(layered)
         self.key = f"{maps.key}{scheme_key(self.opt, self.layered)}|{SOURCE_DIGEST}"
 
+    @cached_property
     def _namespace(self) -> dict:
         """The bundle's compiled functions, the optimizer's constants and its state step."""
         from .config import INLINE
@@ -56,7 +57,7 @@ class ModelKernels:
         return ns
 
     def _bind(self, template, extra: dict | None = None, **options: Any):
-        ns = self._namespace()
+        ns = dict(self._namespace)
         ns.update(extra or {})
         return instantiate(template, self.key, ns, **{**JIT, **options})
 
@@ -64,14 +65,14 @@ class ModelKernels:
     def classify(self):
         from .config import INLINE
 
-        return instantiate(classify_template, self.key, self._namespace(), **INLINE)
+        return instantiate(classify_template, self.key, self._namespace, **INLINE)
 
     @cached_property
     def grid(self):
         from .config import INLINE
         from .grid import checked_step_template
 
-        step = instantiate(checked_step_template, self.key, self._namespace(), **INLINE)
+        step = instantiate(checked_step_template, self.key, self._namespace, **INLINE)
         return self._bind(grid_template, {"classify": self.classify, "step": step})
 
     @cached_property
