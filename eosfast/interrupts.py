@@ -50,6 +50,7 @@ SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
 class _State:
     depth = 0                 # nested deferred() blocks
     allowed = 0               # nested allowed() blocks inside them
+    held = 0                  # nested held() blocks: allowed() does not open
     pending: int | None = None
     lost: int | None = None   # raised where Python dropped the exception
     previous: dict = {}
@@ -156,7 +157,7 @@ def allowed() -> Iterator[None]:
     A signal already received raises on entry. Never put a ``yield`` of a
     generator inside it: the block would stay open while the consumer writes.
     """
-    if _state.depth == 0 or not _main_thread():
+    if _state.depth == 0 or not _main_thread() or _state.held:
         yield
         return
     checkpoint()
@@ -165,3 +166,18 @@ def allowed() -> Iterator[None]:
         yield
     finally:
         _state.allowed -= 1
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Inside :func:`deferred`: a block where :func:`allowed` does not open.
+
+    A signal waits for the next :func:`checkpoint` after the block, so the
+    work inside it is finished and can be saved first (a refinement's first
+    round of a run: a run stopped again and again still saves something).
+    """
+    _state.held += 1
+    try:
+        yield
+    finally:
+        _state.held -= 1

@@ -71,6 +71,35 @@ def hash_insert(table, keys, start, stop, bits):
 
 
 @nb.njit(**JIT)
+def hash_remove(table, keys, start, stop, bits):
+    """Take rows ``start .. stop - 1`` (each in the table) out of ``table``.
+
+    Backward-shift deletion (Knuth, TAOCP vol. 3, 6.4, Algorithm R): each
+    emptied slot is refilled from later in its probe run with an entry
+    that may move back, so every other key stays reachable from its slot
+    and no tombstone is left.
+    """
+    shift = 64 - bits
+    mask = (1 << bits) - 1
+    for r in range(start, stop):
+        i = _slot(keys[r], shift)
+        while table[i] != r:
+            i = (i + 1) & mask
+        j = i
+        while True:
+            j = (j + 1) & mask
+            if table[j] < 0:
+                break
+            k = _slot(keys[table[j]], shift)
+            # the entry at j stays if its home k lies cyclically in (i, j]
+            if (i <= j and i < k <= j) or (i > j and (k > i or k <= j)):
+                continue
+            table[i] = table[j]
+            i = j
+        table[i] = -1
+
+
+@nb.njit(**JIT)
 def hash_lookup(table, keys, bits, queries, out):
     """Row of each query key, or -1 where it is not in the table.
 

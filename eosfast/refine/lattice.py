@@ -352,10 +352,7 @@ class RefinedLattice:
         """
         t0 = time.perf_counter()
         p = level - 1  # refine cells of level p, computing points of level `level`
-        # the boundary's cells grow by 2**D < 4 a level: room for 3.5 times the last
-        # level's points, so the arrays are rarely copied
-        last = self.stats[-1].points if self.stats else self.store.n
-        self.store.reserve(self.store.n + int(3.5 * last) + 1024)
+        self.store.reserve(self.room(level))
         if start is not None and start.seeds is not None:
             seeds = start.seeds
         else:
@@ -407,6 +404,18 @@ class RefinedLattice:
         stats = LevelStats(level, rows.stop - rows.start, rounds, time.perf_counter() - t0)
         self.stats.append(stats)
         return stats
+
+    def room(self, level: int) -> int:
+        """Points the store makes room for when ``level`` begins (resumed or not).
+
+        The boundary's cells grow by ``2**D < 4`` a level: room for 3.5 times
+        the last level's points, so the arrays are rarely copied. A resumed
+        level asks for what it asked for when it began.
+        """
+        last = self.stats[-1].points if self.stats else self.store.n
+        rows = self.store.rows(level)
+        start = rows.start if rows.stop > rows.start else self.store.n
+        return start + int(3.5 * last) + 1024
 
     def _resolve(self, requests, deferred, level) -> dict[int, np.ndarray]:
         """Turn the wanted cells into cells to refine now, deepest level first."""

@@ -98,6 +98,65 @@ class PointStore:
             self._table = np.full(1 << self._bits, -1, dtype=np.int32)
             hash_insert(self._table, self._keys, 0, self.n, self._bits)
 
+    def truncate(self, n: int) -> None:
+        """Keep the first ``n`` points only: the rest leave the hash table and the ranges.
+
+        (A run stopped between two saves comes back to what its file holds.)
+        """
+        from ..kernels.refine import hash_remove
+
+        n = int(n)
+        if not 0 <= n <= self.n:
+            raise ValueError(f"cannot truncate {self.n} points to {n}")
+        if n == self.n:
+            return
+        hash_remove(self._table, self._keys, n, self.n, self._bits)
+        self.n = n
+        for origin in list(self._ranges):
+            a, b = self._ranges[origin]
+            if a > n:
+                del self._ranges[origin]
+            else:
+                self._ranges[origin] = [a, min(b, n)]
+        self._last = max(self._ranges) if self._ranges else -1
+
+    def export(self) -> tuple[dict[str, tuple[np.ndarray, int]], dict]:
+        """Everything the store holds, for :mod:`eosfast.store.pointcache`.
+
+        Returns ``(arrays, meta)``: ``arrays`` maps ``keys``, ``table`` and
+        ``field_NAME`` to ``(array, capacity)``; ``meta`` holds the point
+        count, the table's bits and the level ranges.
+        """
+        arrays = {"keys": (self.keys, self._keys.size),
+                  "table": (self._table, self._table.size),
+                  **{f"field_{k}": (v[: self.n], v.size) for k, v in self._fields.items()}}
+        meta = {"n": self.n, "bits": self._bits, "last": self._last,
+                "ranges": {str(k): list(v) for k, v in self._ranges.items()}}
+        return arrays, meta
+
+    @classmethod
+    def restore(cls, dtypes: Mapping[str, np.dtype], arrays: Mapping[str, np.ndarray],
+                meta: Mapping) -> PointStore:
+        """The store :meth:`export` described, on ``arrays`` (taken as they are, with
+        their capacity: no copy)."""
+        store = cls(dtypes, 16)
+        n, bits = int(meta["n"]), int(meta["bits"])
+        keys, table = arrays["keys"], arrays["table"]
+        if keys.dtype != np.int64 or table.dtype != np.int32 or table.size != 1 << bits \
+                or keys.size < n or 2 * n > table.size:
+            raise ValueError("the arrays are not a point store's")
+        fields = {}
+        for k, dt in dtypes.items():
+            a = arrays[f"field_{k}"]
+            if a.dtype != np.dtype(dt) or a.size != keys.size:
+                raise ValueError(f"field {k!r} is not the store's")
+            fields[k] = a
+        store.n, store._bits, store._keys, store._table = n, bits, keys, table
+        store._fields = fields
+        store._ranges = {int(k): [int(a), int(b)] for k, (a, b) in meta["ranges"].items()}
+        store._last = int(meta["last"])
+        return store
+
     def add(self, keys: np.ndarray, values: Mapping[str, np.ndarray], origin: int) -> None:
         """Append points not held yet (``keys`` unique) with their kept fields.
 

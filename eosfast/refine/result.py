@@ -23,7 +23,7 @@ from .lattice import (
     lattice_coords,
     lattice_points,
 )
-from .points import RepeatedPoint
+from .points import PointStore, RepeatedPoint
 from .spec import (
     RefineSpec,
     make_refine_spec,
@@ -179,10 +179,12 @@ def _pct(a: int, b: int) -> str:
     return percent(a, b)
 
 
-def new_lattice(spec: RefineSpec, base_grid) -> RefinedLattice:
-    """The refined lattice of ``spec`` holding its base grid."""
-    values = {k: getattr(base_grid, k)[0] for k in REFINED_FIELDS}
-    store = base_store(values, spec.levels, REFINED_FIELDS)
+def new_lattice(spec: RefineSpec, base_grid, store: PointStore | None = None
+                ) -> RefinedLattice:
+    """The refined lattice of ``spec`` holding its base grid (or the points of ``store``)."""
+    if store is None:
+        values = {k: getattr(base_grid, k)[0] for k in REFINED_FIELDS}
+        store = base_store(values, spec.levels, REFINED_FIELDS)
     return RefinedLattice((spec.base, spec.base), spec.levels, store, spec.halo,
                           gd_flag(spec.contrast))
 

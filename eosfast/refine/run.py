@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -9,8 +10,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import defaults, interrupts, validate
+from ..errors import EosfastError
 from ..optimizer import OPTIMIZER_KEYS, Optimizer
 from ..stoprule import StopRule
+from ..store import pointcache
 from ..store.layouts import GRID_FIELDS
 from .lattice import (
     REFINED_FIELDS,
@@ -18,6 +21,7 @@ from .lattice import (
     LevelStats,
     RefinedLattice,
 )
+from .points import PointStore, RepeatedPoint
 from .result import (
     RefinedResult,
     RefineRun,
@@ -195,14 +199,23 @@ def _refine_in_memory(spec: RefineSpec, executor: Executor, progress,
 
 
 class _Counting:
-    """A classifier that counts the GD steps it ran."""
+    """A classifier that counts the GD steps it ran.
 
-    def __init__(self, classify):
+    Until ``saved[0]`` (pieces the run saved) is nonzero, a signal does not
+    stop it (:func:`eosfast.interrupts.held`): a run's first round is always
+    finished and saved, so a run stopped a few seconds in, again and again,
+    still progresses.
+    """
+
+    def __init__(self, classify, saved: list[int] | None = None):
         self.classify = classify
         self.iterations = 0
+        self.saved = saved
 
     def __call__(self, ix, iy, level):
-        out = self.classify(ix, iy, level)
+        hold = self.saved is not None and not self.saved[0]
+        with interrupts.held() if hold else contextlib.nullcontext():
+            out = self.classify(ix, iy, level)
         self.iterations += int(np.asarray(out["steps"]).sum(dtype=np.int64))
         return out
 
@@ -222,7 +235,9 @@ def _refine_to_file(spec: RefineSpec, out, force: bool, resume: bool, executor: 
         with rf.open_refined(path) as g:
             return rf.is_complete(g)
 
-    state = {"done": 0}
+    # done: whole levels; lat: the points; rows: those the file holds; cached: those
+    # the point cache the run started from holds
+    state: dict = {"done": 0, "lat": None, "rows": 0, "cached": 0}
 
     def saved_now(f) -> tuple[int, int, str]:
         n = rf.pending_points(f)
@@ -238,39 +253,43 @@ def _refine_to_file(spec: RefineSpec, out, force: bool, resume: bool, executor: 
         load_kernels(spec.model_spec, spec.optimizer)
         interrupts.checkpoint()  # a signal while Numba compiled (it cannot raise there)
         t0 = time.perf_counter()
-        classify = _Counting(spec.classifier(executor))
+        saves = [0]  # pieces this run saved
+        classify = _Counting(spec.classifier(executor), saves)
         base_points = 0
         start = None
         if run.resuming:
-            f, lat, base_grid, done, start = _open_for_resume(run.part, spec, run)
-            run.started(f, lambda: saved_now(f))
+            f, lat, base_grid, done, start = _open_for_resume(run.part, spec, run, state)
+            state["lat"], state["rows"] = lat, lat.store.n
+            run.started(f, lambda: saved_now(f), lambda: _leave_points(f, run.part, state))
             estimate(spec, base_grid.status[0]).check(out, insist)
         else:
+            pointcache.remove(run.part)  # of a .part that --force discarded
             base_grid = compute_base(spec, executor)
             interrupts.checkpoint()
             estimate(spec, base_grid.status[0]).check(out, insist)
             base_points = spec.base * spec.base
             classify.iterations += base_grid.iterations()
             lat = new_lattice(spec, base_grid)
+            state["lat"], state["rows"] = lat, lat.store.n
             f = run.started(rf.create(run.part, spec.params(), spec.eta, base_grid.x0,
                                       base_grid.y0,
                                       {k: getattr(base_grid, k)[0] for k in GRID_FIELDS}),
-                            lambda: saved_now(f))
+                            lambda: saved_now(f), lambda: _leave_points(f, run.part, state))
             done = 0
         state["done"] = done
         if progress:
             progress(1000 * done, 1000 * (spec.levels + 1))
         n0 = lat.store.n
         # a signal stops the run between pieces (store.run.Run says what was saved)
-        saves = [0]
         for level in range(done + 1, spec.levels + 1):
-            pieces = _Pieces(f, lat, level, saves)
+            pieces = _Pieces(f, lat, level, saves, state)
             stats = lat.refine_level(level, classify,
                                      progress=level_progress(progress, level - 1, spec.levels),
                                      rounded=pieces.rounded, start=start)
             _write_level(f, lat, level, stats)
-            state["done"], start = level, None
+            state["done"], state["rows"], start = level, lat.store.n, None
             interrupts.checkpoint()
+        classify.saved = None  # the verification is no piece: a signal stops it at once
         ver = verify_lattice(lat, classify, spec.verify, spec.seed)
         _write_verify(f, lat, ver)
         rf.finish(f)
@@ -293,9 +312,10 @@ class _Pieces:
     much work, and a resume continues from the state.
     """
 
-    def __init__(self, f, lat: RefinedLattice, level: int, saves: list[int]):
+    def __init__(self, f, lat: RefinedLattice, level: int, saves: list[int], state: dict):
         self.f, self.lat, self.level = f, lat, level
         self.saves = saves  # pieces this run saved so far, over all its levels
+        self.state = state  # state["rows"]: the points the file holds
         self.upto = lat.store.n
         self.when = time.monotonic()
 
@@ -315,7 +335,7 @@ class _Pieces:
             **{k: v[rows] for k, v in self.lat.store.fields.items() if k in REFINED_FIELDS}},
             {"seeds_taken": st.seeds_taken, "rounds": st.rounds, "requests": st.requests,
              "deferred": st.deferred, "seeds": st.seeds})
-        self.upto = n
+        self.upto = self.state["rows"] = n
         self.when = time.monotonic()
         self.saves[0] += 1
         interrupts.checkpoint()
@@ -325,36 +345,147 @@ class _Pieces:
 OLD_DEFAULTS = {"model_params": {}}
 
 
-def _open_for_resume(part, spec: RefineSpec, run):
+#: Points saved since the point cache was written beyond which a stop writes
+#: it anew (a resume adds them from the file's pieces: about a second per few
+#: million; a new cache costs seconds per hundred million points).
+CACHE_BEHIND = 1 << 23
+
+
+def _leave_points(f, part, state: dict) -> None:
+    """On a stop: leave the points in memory beside the ``.part`` for the resume.
+
+    Only the points the file holds (those computed since the last piece are
+    dropped, as the file drops them), tied to the file's present state
+    (:mod:`eosfast.store.pointcache`). The cache the run started from is
+    kept instead while it is current and fewer than :data:`CACHE_BEHIND`
+    points behind the file (the resume adds those from the file's pieces).
+    """
+    from ..store import refinefile as rf
+
+    lat = state["lat"]
+    if lat is None:
+        return
+    if rf.cache_token(f) is not None and state["rows"] - state["cached"] < CACHE_BEHIND:
+        return
+    lat.store.truncate(state["rows"])
+    arrays, meta = lat.store.export()
+    token = pointcache.new_token()
+    rf.set_cache_token(f, token)
+    pointcache.write(part, token, arrays, {**meta, **_file_state(f)})
+
+
+def _file_state(f) -> dict:
+    """Where the file stands: its whole levels, and the pending level and its pieces."""
+    from ..store import refinefile as rf
+
+    done = rf.levels_done(f)
+    pending = rf.pending_state(f, done + 1)
+    return {"levels_done": done, "pieces": 0 if pending is None else pending["pieces"]}
+
+
+def _cached_store(f, part) -> tuple[PointStore, int] | None:
+    """The point store a stopped run left for this ``.part`` and the pieces it holds,
+    if it is intact and the file holds what it held (and more pieces at most)."""
+    from ..store import refinefile as rf
+
+    token = rf.cache_token(f)
+    got = pointcache.read(part, token) if token else None
+    if got is None:
+        return None
+    meta, arrays = got
+    now = _file_state(f)
+    if meta.get("levels_done") != now["levels_done"] \
+            or not 0 <= int(meta.get("pieces", -1)) <= now["pieces"]:
+        return None
+    try:
+        store = PointStore.restore({k: arrays[f"field_{k}"].dtype for k in REFINED_FIELDS},
+                                   arrays, meta)
+    except (KeyError, ValueError):
+        return None
+    return store, int(meta["pieces"])
+
+
+def _add_pieces(lat: RefinedLattice, pieces, level: int) -> None:
+    for piece in pieces:
+        lat.store.add(lat.key(piece["iy"].astype(np.int64), piece["ix"].astype(np.int64),
+                              level), {k: piece[k] for k in REFINED_FIELDS}, level)
+
+
+def _open_for_resume(part, spec: RefineSpec, run, state: dict):
     """Open an interrupted run: same parameters; its intact levels and saved pieces read back.
 
-    ``run`` (:class:`eosfast.store.run.Run`) compares the parameters.
+    ``run`` (:class:`eosfast.store.run.Run`) compares the parameters. The
+    points come from the cache the stopped run left (:func:`_leave_points`)
+    when it is current, in about a second, with the pieces saved after it
+    from the file; else all from the file's levels and pieces (tens of
+    seconds on deep levels). ``state["cached"]`` is set to the points the
+    cache held (0 without one).
     """
     from ..store import refinefile as rf
     from ..store.h5 import closed_on_error
 
+    cached: list = []
+
+    def verify(f) -> bool:
+        """Whether the file's points must be read and checked (no current cache)."""
+        got = _cached_store(f, part)
+        if got is None:
+            return True
+        store, first = got
+        done, pieces, saved = rf.levels_done(f), [], None
+        if done < spec.levels:
+            pieces, saved = rf.read_pending(f, done + 1, first)
+            if saved is None and rf.pending_points(f):
+                return True  # a damaged piece or state: the file decides, level recomputed
+        cached.extend([store, pieces, saved])
+        return False
+
     f = rf.open_for_resume(part, lambda stored: run.check_params(
-        part, stored, spec.params(), result_keys(spec), defaults=OLD_DEFAULTS))
+        part, stored, spec.params(), result_keys(spec), defaults=OLD_DEFAULTS), verify)
     with closed_on_error(f):
         base_grid = _read_base(f, spec)
-        lat = new_lattice(spec, base_grid)
         done = rf.levels_done(f)
+        if cached:
+            store, pieces, saved = cached
+            state["cached"] = store.n
+            lat = new_lattice(spec, base_grid, store)
+            lat.stats = [_level_stats(f, level) for level in range(1, done + 1)]
+            try:
+                _add_pieces(lat, pieces, done + 1)
+            except RepeatedPoint:
+                raise EosfastError(f"{part}: its point cache and its pieces overlap; "
+                                   f"delete {pointcache.cache_path(part)} and resume again") \
+                    from None
+            return f, lat, base_grid, done, None if saved is None else _level_state(saved)
+        state["cached"] = 0
+        pointcache.remove(part)
+        lat = new_lattice(spec, base_grid)
         # every point to load, the saved pieces of the next level included: one hash build
-        lat.store.reserve(lat.store.n + sum(rf.level_size(f, k) for k in range(1, done + 1))
-                          + rf.pending_points(f), table=True)
+        total = lat.store.n + sum(rf.level_size(f, k) for k in range(1, done + 1))
+        lat.store.reserve(total + rf.pending_points(f), table=True)
         for level in range(1, done + 1):
             _load_level(lat, rf.read_level(f, level), level)
         start = None
         if done < spec.levels:
-            pieces, state = rf.read_pending(f, done + 1)
-            if state is not None:
-                for piece in pieces:
-                    lat.store.add(lat.key(piece["iy"].astype(np.int64),
-                                          piece["ix"].astype(np.int64), done + 1),
-                                  {k: piece[k] for k in REFINED_FIELDS}, done + 1)
-                start = LevelState(state["seeds_taken"], state["rounds"],
-                                   state["requests"], state["deferred"], state["seeds"])
+            pieces, saved = rf.read_pending(f, done + 1)
+            if saved is not None:
+                _add_pieces(lat, pieces, done + 1)
+                start = _level_state(saved)
     return f, lat, base_grid, done, start
+
+
+def _level_state(saved: Mapping) -> LevelState:
+    return LevelState(saved["seeds_taken"], saved["rounds"], saved["requests"],
+                      saved["deferred"], saved["seeds"])
+
+
+def _level_stats(f, level: int) -> LevelStats:
+    """What the file says of a whole level (its points, rounds and seconds)."""
+    from ..store import refinefile as rf
+
+    attrs = rf.level_attrs(f, level)
+    return LevelStats(level, rf.level_size(f, level), int(attrs.get("rounds", 0)),
+                      float(attrs.get("seconds", 0.0)))
 
 
 def _write_level(f, lat: RefinedLattice, level: int, stats: LevelStats) -> None:

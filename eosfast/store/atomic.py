@@ -49,6 +49,19 @@ def part_path(path: str | os.PathLike) -> Path:
     return path.with_name(path.name + PART)
 
 
+#: Files a run may keep beside its ``.part`` (``NAME.part.points``: a stopped
+#: refinement's points, :mod:`.pointcache`); they go when the ``.part`` goes.
+SIDECARS = (".points", ".points.tmp")
+
+
+def remove_sidecars(part: str | os.PathLike) -> None:
+    """Delete the files kept beside ``part`` (:data:`SIDECARS`), if any."""
+    part = Path(part)
+    for suffix in SIDECARS:
+        with contextlib.suppress(OSError):
+            part.with_name(part.name + suffix).unlink()
+
+
 def lock_path(path: str | os.PathLike) -> Path:
     """The hidden lock file of an output."""
     path = Path(path)
@@ -281,6 +294,7 @@ class Output:
                     self.resuming = True
                 elif self.force:
                     self.part.unlink()
+                    remove_sidecars(self.part)
                 else:
                     raise EosfastError(f"{self.part} holds {describe_partial(self.part)}")
         except BaseException:
@@ -312,6 +326,7 @@ class Output:
             os.close(fd)
         _move(self.part, self.path)
         self._committed = True
+        remove_sidecars(self.part)
         WRITTEN.append(self.path)
         with contextlib.suppress(OSError):
             dfd = os.open(self.path.parent, os.O_RDONLY)
@@ -353,6 +368,7 @@ class Output:
         if not (self._keep or self.resuming):
             with contextlib.suppress(OSError):
                 self.part.unlink()
+            remove_sidecars(self.part)
         kept = self.part.exists()
         if isinstance(exc, KeyboardInterrupt):
             sig = signal_number(exc)

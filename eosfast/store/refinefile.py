@@ -35,6 +35,14 @@ continues the level from that state, making exactly the rounds an
 uninterrupted run makes after it; when the level is done, ``pending`` is
 deleted and the level written whole, sorted, as above, so the finished file
 is the same however often the run was stopped.
+
+Cache: a run stopped by a signal also leaves its points in memory beside the
+``.part`` (:mod:`eosfast.store.pointcache`), tied to it by a token in the
+root attribute ``points_cache``. The cache holds the points of the whole
+levels and of the first pieces of the pending one; a resume maps it and adds
+the pieces saved after it. Every write but a new piece deletes the attribute
+first (:func:`forget_cache`), so a resume uses the cache only while the
+``.part`` holds what it holds and more pieces at most.
 """
 
 from __future__ import annotations
@@ -148,6 +156,7 @@ def write_level(f: h5py.File, level: int, nx: int, ny: int, n: int,
     steps`` of the points ``start, start + 1, ...`` (so a level of tens of
     millions of points is written without a second copy in memory).
     """
+    forget_cache(f)
     name = level_name(level)
     if name in f:
         del f[name]
@@ -179,6 +188,8 @@ def write_piece(f: h5py.File, level: int, arrays: Mapping[str, np.ndarray],
     the last one and takes its name only when whole, so a stop at any moment
     leaves a state and the pieces it goes with.
     """
+    # a new piece keeps the point cache (a prefix of the points: the resume
+    # adds the pieces after it); a piece of another level drops it with the pieces
     p = f.get(PENDING)
     if p is not None and int(p.attrs.get("level", -1)) != level:
         drop_pieces(f)
@@ -227,12 +238,16 @@ def write_piece(f: h5py.File, level: int, arrays: Mapping[str, np.ndarray],
     f.flush()
 
 
-def read_pending(f: h5py.File, level: int) -> tuple[list[dict[str, np.ndarray]], dict | None]:
-    """The saved pieces of ``level`` and the state they lead to, or ``([], None)``.
+def read_pending(f: h5py.File, level: int, first: int = 0
+                 ) -> tuple[list[dict[str, np.ndarray]], dict | None]:
+    """The saved pieces of ``level`` (from piece ``first`` on) and the state they lead
+    to, or ``([], None)``.
 
     Everything is read through its checksums; if anything the state needs is
     missing or damaged, nothing is returned (the level is computed again).
     The state's ``seeds`` is None when the file holds none (or a damaged copy).
+    The pieces before ``first`` are neither read nor checked (the resume has
+    them from the point cache).
     """
     from .integrity import group_intact
 
@@ -249,7 +264,9 @@ def read_pending(f: h5py.File, level: int) -> tuple[list[dict[str, np.ndarray]],
                     for kind in ("requests", "deferred")}}
         state["seeds"] = _read_seeds(p)
         pieces = []
-        for k in range(n):
+        if not 0 <= first <= n:
+            return [], None
+        for k in range(first, n):
             g = p[f"piece_{k:06d}"]
             if not group_intact(g):
                 return [], None
@@ -289,6 +306,7 @@ def pending_points(f: h5py.File) -> int:
 
 def drop_pieces(f: h5py.File) -> None:
     """Delete the pending pieces (their level is written whole, or being recomputed)."""
+    forget_cache(f)
     if PENDING in f:
         del f[PENDING]
         f.flush()
@@ -296,6 +314,7 @@ def drop_pieces(f: h5py.File) -> None:
 
 def write_verify(f: h5py.File, arrays: Mapping[str, np.ndarray], **attrs: Any) -> None:
     """Write the verification sample (``ix, iy, status, filled``) and its statistics."""
+    forget_cache(f)
     if VERIFY in f:
         del f[VERIFY]
     g = f.create_group(VERIFY)
@@ -307,6 +326,7 @@ def write_verify(f: h5py.File, arrays: Mapping[str, np.ndarray], **attrs: Any) -
 
 def finish(f: h5py.File) -> None:
     """Mark the file complete (every level and the verification written)."""
+    forget_cache(f)
     f.attrs["complete"] = np.int8(1)
     f.flush()
 
@@ -334,20 +354,26 @@ def is_complete(f: h5py.File) -> bool:
     return bool(f.attrs.get("complete", 0))
 
 
-def open_for_resume(part: str | os.PathLike,
-                    check_params: Callable[[dict], None]) -> h5py.File:
+def open_for_resume(part: str | os.PathLike, check_params: Callable[[dict], None],
+                    verify: Callable[[h5py.File], bool] | None = None) -> h5py.File:
     """Open a refined ``.part`` to continue it (mode ``r+``), its parameters accepted
     by ``check_params(stored)``.
 
     Its whole levels are verified against their checksums; from the first
     damaged one on, levels are dropped (:func:`truncate`) to be computed
-    again, so :func:`levels_done` counts intact levels only.
+    again, so :func:`levels_done` counts intact levels only. When
+    ``verify(f)`` says False (the resume takes the points from a cache the
+    stopped run wrote, :mod:`~eosfast.store.pointcache`), nothing is read
+    or changed: the levels are not read back, and their checksums are
+    still checked by every later reader.
     """
     from .integrity import group_intact
 
     f = open_refined(part, "r+")
     with closed_on_error(f):
         check_params(read_params(f))
+        if verify is not None and not verify(f):
+            return f
         done = levels_done(f)
         intact = next((k - 1 for k in range(1, done + 1) if not group_intact(f[level_name(k)])),
                       done)
@@ -355,11 +381,48 @@ def open_for_resume(part: str | os.PathLike,
     return f
 
 
+def cache_token(f: h5py.File) -> str | None:
+    """The token of the point cache this ``.part`` goes with, if any."""
+    from .pointcache import TOKEN_ATTR
+
+    t = f.attrs.get(TOKEN_ATTR)
+    return None if t is None else str(t.decode() if isinstance(t, bytes) else t)
+
+
+def set_cache_token(f: h5py.File, token: str) -> None:
+    """Tie the ``.part`` to the point cache about to be written with ``token``."""
+    from .pointcache import TOKEN_ATTR
+
+    f.attrs[TOKEN_ATTR] = token
+    f.flush()
+
+
+def forget_cache(f: h5py.File) -> None:
+    """Untie the ``.part`` from its point cache: called before every change to it."""
+    from .pointcache import TOKEN_ATTR
+
+    if TOKEN_ATTR in f.attrs:
+        del f.attrs[TOKEN_ATTR]
+        f.flush()
+
+
+def pending_state(f: h5py.File, level: int) -> dict | None:
+    """Where the pending ``level`` stands (``pieces``, ``points``, ``seeds_taken``,
+    ``rounds``), without reading its points; None if no state is saved for it."""
+    p = f.get(PENDING)
+    if p is None or int(p.attrs.get("level", -1)) != level or STATE not in p:
+        return None
+    s = p[STATE]
+    return {"pieces": int(s.attrs["pieces"]), "points": pending_points(f),
+            "seeds_taken": int(s.attrs["seeds_taken"]), "rounds": int(s.attrs["rounds"])}
+
+
 def truncate(f: h5py.File, done: int) -> None:
     """Keep levels ``1 .. done`` only (and no verification): a resume starts after them.
 
     The pieces of level ``done + 1`` are kept; pieces of another level are dropped.
     """
+    forget_cache(f)
     for name in list(f):
         if (name.startswith("level_") and int(name[6:]) > done) or name == VERIFY:
             del f[name]
@@ -384,6 +447,11 @@ def read_base(f: h5py.File, fields=None) -> dict[str, np.ndarray]:
     out = {k: _read(f, k, f.filename) for k in ("eta", "x0", "y0")}
     out.update({k: _read(f, k, f.filename) for k in names})
     return out
+
+
+def level_attrs(f: h5py.File, level: int) -> dict[str, Any]:
+    """A whole level's attributes (``level``, ``nx``, ``ny``, ``rounds``, ``seconds``)."""
+    return dict(f[level_name(level)].attrs)
 
 
 def level_size(f: h5py.File, level: int) -> int:

@@ -147,6 +147,7 @@ class Run:
         self.output = Output(path, force=force, resume=resume, need=need, reads=reads)
         self.resume = resume
         self._saved: Callable[[], tuple[int, int, str]] | None = None
+        self._stopping: Callable[[], None] | None = None
         self._stack = contextlib.ExitStack()
 
     @property
@@ -197,21 +198,29 @@ class Run:
         o.adopt_existing()
         return False
 
-    def started(self, f, saved: Callable[[], tuple[int, int, str]]):
+    def started(self, f, saved: Callable[[], tuple[int, int, str]],
+                stopping: Callable[[], None] | None = None):
         """The ``.part`` is open as ``f``: keep it on any failure; ``saved()`` says what it holds.
 
         ``f`` (an open h5py file) is closed when the run ends, before the
         rename, and after ``saved() -> (done, total, unit)`` is read for the
-        stop line. Returns ``f``.
+        stop line. On a stop by signal, ``stopping()`` runs first, signals
+        still deferred, with ``f`` open (a refinement leaves its points in a
+        cache for the resume, :mod:`.pointcache`); if it fails, the stop
+        goes on. Returns ``f``.
         """
         self._stack.enter_context(f)
         self.output.keep_on_error()
         self._saved = saved
+        self._stopping = stopping
         return f
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is not None and issubclass(exc_type, KeyboardInterrupt) \
                 and self._saved is not None:
+            if self._stopping is not None:
+                with contextlib.suppress(Exception):
+                    self._stopping()
             try:
                 done, total, unit = self._saved()
             except Exception:  # what the file says could not be read: say less
