@@ -411,6 +411,7 @@ def _to_file(spec: EnsembleSpec, run, where: _Where, progress) -> EnsembleRun:
             ndone += 1
             iterations += it
             points += arrays["status"].size
+            interrupts.saved()
             interrupts.checkpoint()
             if progress:
                 progress(ndone, total, info={"points": points, "iterations": iterations})

@@ -370,6 +370,7 @@ def _fill(f, spec: GridSpec, o: Output, executor: Executor, progress) -> GridRun
                 e, ys, xs = spec.tile_slices(t)
                 gridfile.write_tile(f, t, e, ys, xs, chunks)
                 done[t] = True
+                interrupts.saved()
                 interrupts.checkpoint()
                 points += (ys.stop - ys.start) * (xs.stop - xs.start)
                 counts += stats.counts

@@ -50,7 +50,8 @@ SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
 class _State:
     depth = 0                 # nested deferred() blocks
     allowed = 0               # nested allowed() blocks inside them
-    held = 0                  # nested held() blocks: allowed() does not open
+    held = 0                  # allowed() does not open while nonzero
+    first = False             # hold_first_piece() waiting for saved()
     pending: int | None = None
     lost: int | None = None   # raised where Python dropped the exception
     previous: dict = {}
@@ -168,16 +169,23 @@ def allowed() -> Iterator[None]:
         _state.allowed -= 1
 
 
-@contextlib.contextmanager
-def held() -> Iterator[None]:
-    """Inside :func:`deferred`: a block where :func:`allowed` does not open.
+def hold_first_piece() -> None:
+    """Inside :func:`deferred`: until :func:`saved`, :func:`allowed` blocks do not open.
 
-    A signal waits for the next :func:`checkpoint` after the block, so the
-    work inside it is finished and can be saved first (a refinement's first
-    round of a run: a run stopped again and again still saves something).
+    A signal that arrives while a run waits for its first piece (a tile, a
+    refine round) then stops it at the :func:`checkpoint` after that piece is
+    written, not at once: a run stopped a few seconds in, again and again,
+    still saves something each time (issue 24). The wait is one piece at
+    most, a few seconds. :class:`eosfast.store.run.Run` holds from
+    :meth:`~eosfast.store.run.Run.started`.
     """
-    _state.held += 1
-    try:
-        yield
-    finally:
+    if _main_thread() and not _state.first:
+        _state.first = True
+        _state.held += 1
+
+
+def saved() -> None:
+    """A piece is saved (or the work left is no piece): end :func:`hold_first_piece`."""
+    if _main_thread() and _state.first:
+        _state.first = False
         _state.held -= 1

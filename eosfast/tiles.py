@@ -131,6 +131,8 @@ class GridSpec:
             indices = [i for i in indices if self.mirror_index(i) >= i]
         if done is None:
             return list(indices)
+        if not self.mirror:  # a tile is its own job: its transpose has nothing to do with it
+            return [i for i in indices if not done[i]]
         return [i for i in indices if not (done[i] and done[self.mirror_index(i)])]
 
     def covered(self, index: int) -> list[int]:

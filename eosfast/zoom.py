@@ -417,6 +417,7 @@ def zoom(model: str | Model = defaults.MODEL, center: Sequence[float] = defaults
                                   fractal=analyze(g))
                 if f is not None:
                     zf.finish_level(f, k, _level_attrs(level))
+                    interrupts.saved()
                     interrupts.checkpoint()
             elif tick:
                 tick(1, 1)
@@ -520,6 +521,7 @@ def _compute_level(f, k: int, model, res: int, eta: float, rule: StopRule, windo
             nsteps[ys, xs] = arrays["steps"]
             if g is not None:
                 zf.write_tile(g, t, ys, xs, arrays["status"], arrays["steps"])
+                interrupts.saved()
                 interrupts.checkpoint()
             done[t] = True
         if progress:

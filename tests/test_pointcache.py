@@ -101,20 +101,22 @@ def test_a_point_cache_round_trips_and_refuses_what_is_not_it(tmp_path):
     assert not path.exists()
 
 
-def test_held_keeps_allowed_blocks_closed_until_the_checkpoint_after():
+def test_a_held_signal_waits_for_the_first_piece_then_stops_at_the_checkpoint():
     old = signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
     try:
         with pytest.raises(KeyboardInterrupt):
             with interrupts.deferred():
-                with interrupts.held():
-                    signal.raise_signal(signal.SIGTERM)
-                    with interrupts.allowed():  # would raise at once without held()
-                        done = True
+                interrupts.hold_first_piece()
+                signal.raise_signal(signal.SIGTERM)
+                with interrupts.allowed():  # waiting for the first piece: it does not raise
+                    done = True
                 assert done
-                interrupts.checkpoint()
-                pytest.fail("the checkpoint did not raise")
+                interrupts.saved()  # the piece is written
+                with interrupts.allowed():  # the next wait raises at once
+                    pytest.fail("allowed() did not raise")
     finally:
         signal.signal(signal.SIGTERM, old)
+        interrupts.saved()
 
 
 ARGS = ["refine", "--base", "65", "--levels", "4", "--steps", "2000", "--verify", "20",
@@ -245,7 +247,8 @@ def test_force_discards_the_cache_with_the_part(tmp_path, reference):
 
 def test_a_signal_in_a_run_s_first_round_waits_for_its_piece(tmp_path, reference):
     """A run stopped while computing its first round still saves that round: runs stopped
-    a few seconds in, again and again, each save more (the round is seconds at most)."""
+    a few seconds in, again and again, each save more (the round is seconds at most).
+    (grid and zoom hold their first tile alike: store.run.Run holds for every command.)"""
     part = _stopped(tmp_path)
     saved = [_saved("refine", part)]
     args = [*ARGS, "--resume"]
@@ -258,5 +261,25 @@ def test_a_signal_in_a_run_s_first_round_waits_for_its_piece(tmp_path, reference
         assert code == 128 + signal.SIGTERM, err
         saved.append(_saved("refine", part))
         assert saved[-1] > saved[-2], saved
+    eosfast.refine(out=tmp_path / "r.h5", resume=True, **KW)
+    _same(tmp_path / "r.h5", reference)
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_stop_and_the_resume_as_they_were(
+        tmp_path, reference):
+    """A stop whose cache write fails (here the file size limit, as on a full disk) still
+    ends with its one stop line, leaves no half-written cache, and its resume rebuilds from
+    the file."""
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    part = _stopped(probe)
+    limit = (part.stat().st_size + pointcache.cache_path(part).stat().st_blocks * 512) // 2
+    assert part.stat().st_size < limit < pointcache.cache_path(part).stat().st_blocks * 512
+    code, _, err = child("eosfast.store.refinefile:write_piece|3|kill15|after", *ARGS,
+                         cwd=tmp_path, extra_env={"SET": SMALL_PIECES, "FSIZE": str(limit)})
+    assert code == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1].startswith("eosfast: stopped by SIGTERM: "), err
+    part = tmp_path / "r.h5.part"
+    assert part.exists() and not list(tmp_path.glob("r.h5.part.points*"))
     eosfast.refine(out=tmp_path / "r.h5", resume=True, **KW)
     _same(tmp_path / "r.h5", reference)

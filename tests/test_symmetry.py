@@ -68,3 +68,22 @@ def test_mirrored_file_equals_the_full_file(run_cli, tmp_path):
         for name in [*GRID_FIELDS, "eta", "y0", "x0", "resume/tile_done"]:
             assert np.array_equal(f[name][()], g[name][()], equal_nan=True), name
     assert eosfast.read_grid(a).iterations() == eosfast.read_grid(b).iterations()
+
+
+def test_a_resume_computes_exactly_the_tiles_not_done():
+    """Without mirroring a tile is its own job: a done tile is never computed again because
+    its transpose is not done (a zoom resume once spent each run recomputing those, so
+    runs stopped every few seconds made no progress); with mirroring, a job is left out
+    only when both of its tiles are done."""
+    spec = make_spec("zhu4", 64, tile=16, symmetry=False)  # 4 x 4 tiles
+    assert not spec.mirror
+    done = np.zeros(spec.ntiles, bool)
+    done[[1, 2, 7]] = True  # their transposes 4, 8, 13 are not done
+    assert spec.sources(done) == [i for i in range(16) if i not in (1, 2, 7)]
+    half = make_spec("zhu4", 64, tile=16)
+    assert half.mirror
+    done = np.zeros(half.ntiles, bool)
+    done[[1, 4, 2]] = True  # the job on tile 1 delivers tiles 1 and 4: both done
+    assert 1 not in half.sources(done) and 2 in half.sources(done)
+    assert sorted(t for s in half.sources(done) for t in half.covered(s)) == \
+        [t for t in range(16) if t not in (1, 4)]

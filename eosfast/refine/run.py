@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -199,23 +198,14 @@ def _refine_in_memory(spec: RefineSpec, executor: Executor, progress,
 
 
 class _Counting:
-    """A classifier that counts the GD steps it ran.
+    """A classifier that counts the GD steps it ran."""
 
-    Until ``saved[0]`` (pieces the run saved) is nonzero, a signal does not
-    stop it (:func:`eosfast.interrupts.held`): a run's first round is always
-    finished and saved, so a run stopped a few seconds in, again and again,
-    still progresses.
-    """
-
-    def __init__(self, classify, saved: list[int] | None = None):
+    def __init__(self, classify):
         self.classify = classify
         self.iterations = 0
-        self.saved = saved
 
     def __call__(self, ix, iy, level):
-        hold = self.saved is not None and not self.saved[0]
-        with interrupts.held() if hold else contextlib.nullcontext():
-            out = self.classify(ix, iy, level)
+        out = self.classify(ix, iy, level)
         self.iterations += int(np.asarray(out["steps"]).sum(dtype=np.int64))
         return out
 
@@ -253,8 +243,7 @@ def _refine_to_file(spec: RefineSpec, out, force: bool, resume: bool, executor: 
         load_kernels(spec.model_spec, spec.optimizer)
         interrupts.checkpoint()  # a signal while Numba compiled (it cannot raise there)
         t0 = time.perf_counter()
-        saves = [0]  # pieces this run saved
-        classify = _Counting(spec.classifier(executor), saves)
+        classify = _Counting(spec.classifier(executor))
         base_points = 0
         start = None
         if run.resuming:
@@ -281,6 +270,7 @@ def _refine_to_file(spec: RefineSpec, out, force: bool, resume: bool, executor: 
             progress(1000 * done, 1000 * (spec.levels + 1))
         n0 = lat.store.n
         # a signal stops the run between pieces (store.run.Run says what was saved)
+        saves = [0]  # pieces this run saved
         for level in range(done + 1, spec.levels + 1):
             pieces = _Pieces(f, lat, level, saves, state)
             stats = lat.refine_level(level, classify,
@@ -288,8 +278,9 @@ def _refine_to_file(spec: RefineSpec, out, force: bool, resume: bool, executor: 
                                      rounded=pieces.rounded, start=start)
             _write_level(f, lat, level, stats)
             state["done"], state["rows"], start = level, lat.store.n, None
+            interrupts.saved()
             interrupts.checkpoint()
-        classify.saved = None  # the verification is no piece: a signal stops it at once
+        interrupts.saved()  # the verification is no piece: a signal stops it at once
         ver = verify_lattice(lat, classify, spec.verify, spec.seed)
         _write_verify(f, lat, ver)
         rf.finish(f)
@@ -338,6 +329,7 @@ class _Pieces:
         self.upto = self.state["rows"] = n
         self.when = time.monotonic()
         self.saves[0] += 1
+        interrupts.saved()
         interrupts.checkpoint()
 
 

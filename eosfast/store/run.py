@@ -204,18 +204,24 @@ class Run:
 
         ``f`` (an open h5py file) is closed when the run ends, before the
         rename, and after ``saved() -> (done, total, unit)`` is read for the
-        stop line. On a stop by signal, ``stopping()`` runs first, signals
-        still deferred, with ``f`` open (a refinement leaves its points in a
-        cache for the resume, :mod:`.pointcache`); if it fails, the stop
-        goes on. Returns ``f``.
+        stop line. Until the writer calls :func:`eosfast.interrupts.saved`
+        after its first piece, a signal waits for that piece
+        (:func:`~eosfast.interrupts.hold_first_piece`). On a stop by signal,
+        ``stopping()`` runs first, signals still deferred, with ``f`` open (a
+        refinement leaves its points in a cache for the resume,
+        :mod:`.pointcache`); if it fails, the stop goes on. Returns ``f``.
         """
         self._stack.enter_context(f)
         self.output.keep_on_error()
         self._saved = saved
         self._stopping = stopping
+        # a signal while the first piece computes waits for it (writers call
+        # interrupts.saved() after each piece): every stopped run saves something
+        interrupts.hold_first_piece()
         return f
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        interrupts.saved()
         if exc_type is not None and issubclass(exc_type, KeyboardInterrupt) \
                 and self._saved is not None:
             if self._stopping is not None:
