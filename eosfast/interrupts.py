@@ -50,8 +50,7 @@ SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
 class _State:
     depth = 0                 # nested deferred() blocks
     allowed = 0               # nested allowed() blocks inside them
-    held = 0                  # allowed() does not open while nonzero
-    first = False             # hold_first_piece() waiting for saved()
+    first = False             # hold_first_piece() waiting for saved(): allowed() stays shut
     pending: int | None = None
     lost: int | None = None   # raised where Python dropped the exception
     previous: dict = {}
@@ -158,7 +157,7 @@ def allowed() -> Iterator[None]:
     A signal already received raises on entry. Never put a ``yield`` of a
     generator inside it: the block would stay open while the consumer writes.
     """
-    if _state.depth == 0 or not _main_thread() or _state.held:
+    if _state.depth == 0 or not _main_thread() or _state.first:
         yield
         return
     checkpoint()
@@ -179,13 +178,11 @@ def hold_first_piece() -> None:
     most, a few seconds. :class:`eosfast.store.run.Run` holds from
     :meth:`~eosfast.store.run.Run.started`.
     """
-    if _main_thread() and not _state.first:
+    if _main_thread():
         _state.first = True
-        _state.held += 1
 
 
 def saved() -> None:
     """A piece is saved (or the work left is no piece): end :func:`hold_first_piece`."""
-    if _main_thread() and _state.first:
+    if _main_thread():
         _state.first = False
-        _state.held -= 1

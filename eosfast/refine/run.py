@@ -371,8 +371,7 @@ def _file_state(f) -> dict:
     from ..store import refinefile as rf
 
     done = rf.levels_done(f)
-    pending = rf.pending_state(f, done + 1)
-    return {"levels_done": done, "pieces": 0 if pending is None else pending["pieces"]}
+    return {"levels_done": done, "pieces": rf.pending_pieces(f, done + 1)}
 
 
 def _cached_store(f, part) -> tuple[PointStore, int] | None:

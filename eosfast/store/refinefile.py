@@ -406,15 +406,13 @@ def forget_cache(f: h5py.File) -> None:
         f.flush()
 
 
-def pending_state(f: h5py.File, level: int) -> dict | None:
-    """Where the pending ``level`` stands (``pieces``, ``points``, ``seeds_taken``,
-    ``rounds``), without reading its points; None if no state is saved for it."""
+def pending_pieces(f: h5py.File, level: int) -> int:
+    """Pieces the saved state of pending ``level`` goes with (0 when there is none),
+    without reading them."""
     p = f.get(PENDING)
     if p is None or int(p.attrs.get("level", -1)) != level or STATE not in p:
-        return None
-    s = p[STATE]
-    return {"pieces": int(s.attrs["pieces"]), "points": pending_points(f),
-            "seeds_taken": int(s.attrs["seeds_taken"]), "rounds": int(s.attrs["rounds"])}
+        return 0
+    return int(p[STATE].attrs["pieces"])
 
 
 def truncate(f: h5py.File, done: int) -> None:
